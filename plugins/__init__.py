@@ -1,0 +1,71 @@
+"""The socialcrm plugin contract: everything a channel plugin may import.
+
+Partners import from here only::
+
+    from plugins import Channel, InboundEvent, IdentityRef, hookimpl
+"""
+
+from plugins.channel import (
+    AccountContext,
+    Channel,
+    ChannelConfigError,
+    ChannelError,
+    ChannelState,
+    InvalidPayload,
+    PayloadTooLarge,
+    PollResult,
+    VerificationFailed,
+    VerifiedPayload,
+    WebhookRequest,
+    WebhookResponse,
+)
+from plugins.models import (
+    Attachment,
+    CommunityRef,
+    CustomerChange,
+    Direction,
+    IdentityRef,
+    InboundEvent,
+    InteractionKind,
+    MemberChange,
+    MemberRole,
+    OutboundMessage,
+    Profile,
+    Relation,
+    RelationKind,
+    SendResult,
+    StoredInteraction,
+)
+from plugins.spec import hookimpl, hookspec
+
+__all__ = [
+    "AccountContext",
+    "Attachment",
+    "Channel",
+    "ChannelConfigError",
+    "ChannelError",
+    "ChannelState",
+    "CommunityRef",
+    "CustomerChange",
+    "Direction",
+    "IdentityRef",
+    "InboundEvent",
+    "InteractionKind",
+    "InvalidPayload",
+    "MemberChange",
+    "MemberRole",
+    "OutboundMessage",
+    "PayloadTooLarge",
+    "PollResult",
+    "Profile",
+    "Relation",
+    "RelationKind",
+    "SendResult",
+    "StoredInteraction",
+    "VerificationFailed",
+    "VerifiedPayload",
+    "WebhookRequest",
+    "WebhookResponse",
+    "hookimpl",
+    "hookspec",
+]

@@ -1,0 +1,1 @@
+"""The running socialcrm service: settings, storage, ingest, event bus, auth and CLI."""

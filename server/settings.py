@@ -1,0 +1,38 @@
+"""Server settings, read from ``SCRM_*`` environment variables (and a ``.env`` file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the server; each field is the ``SCRM_``-prefixed variable of its name."""
+
+    model_config = SettingsConfigDict(env_prefix="SCRM_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./scrm.db"
+    """``sqlite+aiosqlite:///path`` (embedded) or ``postgresql+asyncpg://user@host/db``."""
+    broker_url: str | None = None
+    """Event bus: unset for in-memory (one process); ``postgresql://…`` for LISTEN/NOTIFY."""
+    public_url: str = "http://127.0.0.1:8000"
+    """Where platforms reach this server; webhook URLs are built from it."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 1_000_000
+    """Larger request bodies are refused with 413."""
+    max_page_size: int = 100
+    """The most items a connection returns at once (``first``)."""
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    subscriber_queue_size: int = 1000
+    """Events buffered per subscription; beyond it the oldest are dropped."""
+    db_pool_size: int = 10
+    graphiql: bool = True
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own ``Settings``)."""
+    return Settings()
