@@ -201,7 +201,9 @@ class Channel:
     ) -> SendResult:
         """Send an active message to ``recipient``; report failures in the result."""
         return SendResult(
-            ok=False, status="failed", error_code="UNSUPPORTED",
+            ok=False,
+            status="failed",
+            error_code="UNSUPPORTED",
             error_message=f"{self.name} cannot send messages",
         )
 

@@ -94,9 +94,7 @@ class ChannelState(SQLModel, table=True):
 
     __tablename__ = "channel_state"
 
-    account_id: int = Field(
-        foreign_key="channel_account.id", primary_key=True, sa_type=BigIntId
-    )
+    account_id: int = Field(foreign_key="channel_account.id", primary_key=True, sa_type=BigIntId)
     key: str = Field(primary_key=True, max_length=128)
     value: Any = Field(default=None, sa_type=JsonDoc, nullable=True)
     expires_at: datetime | None = _ts(nullable=True)
@@ -323,4 +321,3 @@ class CustomerMerge(SQLModel, table=True):
     snapshot: dict[str, Any] = _json()
     """The merged customer's fields and what moved (identity, interaction … counts)."""
     created_at: datetime = _ts()
-

@@ -1,0 +1,79 @@
+"""The ASGI application: ``create_app()`` builds it from settings and plugins."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from plugins.manager import PluginManager
+from server.auth import Authenticator
+from server.bus import create_bus
+from server.db import create_engine, session_factory
+from server.graphql_app import create_graphql_app
+from server.ingest import recover_pending
+from server.limits import BodySizeLimit
+from server.services import Services
+from server.settings import Settings, get_settings
+from server.webhooks import webhook_endpoint
+
+
+def create_app(settings: Settings | None = None, plugins: PluginManager | None = None) -> Starlette:
+    """The server as an ASGI app; nothing connects until its lifespan starts."""
+    settings = settings or get_settings()
+    plugins = plugins or PluginManager()
+    plugins.channels  # noqa: B018 - fail at start-up on two channels with one name
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    sessions = session_factory(engine)
+    services = Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        plugins=plugins,
+        bus=create_bus(settings),
+        auth=Authenticator(sessions),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.bus.start()
+        services.spawn(recover_pending(services), name="recover-pending-raw-events")
+        try:
+            yield
+        finally:
+            await services.drain()
+            await services.bus.stop()
+            await engine.dispose()
+
+    async def healthz(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    async def readyz(request: Request) -> JSONResponse:
+        from sqlalchemy import text
+
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure means not ready
+            return JSONResponse({"ready": False, "reason": str(exc)[:200]}, status_code=503)
+        return JSONResponse({"ready": True})
+
+    graphql = create_graphql_app(services)
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/webhooks/{channel}/{account}", webhook_endpoint, methods=["GET", "POST"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+        ],
+        lifespan=lifespan,
+        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+    )
+    app.add_websocket_route("/graphql", graphql)
+    app.state.services = services
+    return app

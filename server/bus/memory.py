@@ -1,0 +1,57 @@
+"""The in-memory event bus: one process, no broker (the default, and SQLite's)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from server.bus.queue import SubscriberQueue
+
+
+class MemoryBus:
+    """Delivers each published message to every subscriber of its topic in this process."""
+
+    def __init__(self, queue_size: int = 1000) -> None:
+        self._queue_size = queue_size
+        self._topics: dict[str, set[SubscriberQueue]] = {}
+
+    async def start(self) -> None:
+        """Nothing to connect."""
+
+    async def stop(self) -> None:
+        """End every open subscription."""
+        for queues in self._topics.values():
+            for queue in queues:
+                queue.close()
+        self._topics.clear()
+
+    async def publish(self, topic: str, message: dict[str, Any]) -> None:
+        """Hand ``message`` to the subscribers of ``topic``; never waits on a slow one."""
+        self.deliver(topic, message)
+
+    def deliver(self, topic: str, message: dict[str, Any]) -> None:
+        """Put ``message`` on every local subscriber queue of ``topic``."""
+        for queue in self._topics.get(topic, ()):
+            queue.put(message)
+
+    @asynccontextmanager
+    async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+        """Subscribe to ``topic``; the queue is registered before this yields."""
+        queue = SubscriberQueue(self._queue_size)
+        self._topics.setdefault(topic, set()).add(queue)
+        try:
+            yield queue
+        finally:
+            subscribers = self._topics.get(topic)
+            if subscribers is not None:
+                subscribers.discard(queue)
+                if not subscribers:
+                    del self._topics[topic]
+            queue.close()
+
+    def subscriber_count(self, topic: str | None = None) -> int:
+        """How many subscriptions are open (on ``topic``, or in all)."""
+        if topic is not None:
+            return len(self._topics.get(topic, ()))
+        return sum(len(q) for q in self._topics.values())
