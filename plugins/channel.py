@@ -54,7 +54,15 @@ class PayloadTooLarge(ChannelError):
 
 
 class ChannelConfigError(ChannelError):
-    """An account's settings are incomplete or invalid (reported as a userError)."""
+    """An account's settings are incomplete or invalid (reported as a userError).
+
+    ``field`` optionally names the offending setting (``encoding_aes_key``), so the server
+    can point the userError at it.
+    """
+
+    def __init__(self, reason: str, *, code: str | None = None, field: str | None = None) -> None:
+        super().__init__(reason, code=code)
+        self.field = field
 
 
 @dataclass(slots=True, frozen=True)
