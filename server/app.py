@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -42,10 +43,11 @@ def create_app(settings: Settings | None = None, plugins: PluginManager | None =
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.bus.start()
-        services.spawn(recover_pending(services), name="recover-pending-raw-events")
+        recovery = asyncio.get_running_loop().create_task(recover_pending(services))
         try:
             yield
         finally:
+            recovery.cancel()
             await services.drain()
             await services.bus.stop()
             await engine.dispose()

@@ -7,9 +7,13 @@ never see each other's rows. Tests isolate themselves further with a workspace e
 
 from __future__ import annotations
 
+import importlib
 import os
+import shutil
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -74,9 +78,34 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, public_url="http://testserver", _env_file=None)  # type: ignore[call-arg]
 
 
+PARTNER_SOURCE = Path(__file__).parent / "partner" / "scrm_acme.py"
+
+
+@pytest.fixture(scope="session")
+def partner_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A site directory holding the partner's ``acme`` channel as an installed distribution.
+
+    It has what ``pip install`` leaves behind (the module and a dist-info with an ``scrm``
+    entry point), so the plugin manager finds it exactly as it finds a partner's package.
+    Subprocesses get it through ``PYTHONPATH``.
+    """
+    site = tmp_path_factory.mktemp("partner-site")
+    shutil.copy(PARTNER_SOURCE, site / "scrm_acme.py")
+    dist_info = site / "scrm_acme-1.0.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: scrm-acme\nVersion: 1.0.0\n", encoding="utf-8"
+    )
+    (dist_info / "entry_points.txt").write_text("[scrm]\nacme = scrm_acme\n", encoding="utf-8")
+    (dist_info / "RECORD").write_text("", encoding="utf-8")
+    sys.path.insert(0, str(site))
+    importlib.invalidate_caches()
+    return site
+
+
 @pytest.fixture
-def plugin_manager() -> PluginManager:
-    """A fresh plugin manager with the built-ins and installed entry points."""
+def plugin_manager(partner_site: Path) -> PluginManager:
+    """A fresh plugin manager with the built-ins and installed entry points (acme included)."""
     return PluginManager()
 
 

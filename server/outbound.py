@@ -1,0 +1,193 @@
+"""Outbound: the brand sends a message to a customer through a channel, and it is recorded."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plugins.channel import Channel
+from plugins.models import Direction, IdentityRef, InteractionKind, OutboundMessage, SendResult
+from server.accounts import account_context
+from server.interactions import NewInteraction, add_interaction, announce, stored_view
+from server.services import Services
+from server.sqltypes import utcnow
+from server.tables import ChannelAccount, Customer, Identity, Interaction
+
+log = logging.getLogger(__name__)
+
+
+class SendRefused(Exception):
+    """The message was not sent; ``code`` is a userError code, nothing was stored."""
+
+    def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.field = field
+
+
+@dataclass(slots=True)
+class SendOutcome:
+    """A send attempt that reached the channel: its stored interaction and the result."""
+
+    interaction: Interaction
+    result: SendResult
+
+
+async def send_message(
+    services: Services,
+    workspace_id: int,
+    customer_id: int,
+    message: OutboundMessage,
+    *,
+    channel: str | None = None,
+    account_id: int | None = None,
+) -> SendOutcome:
+    """Send ``message`` to the customer through a connected account and record it.
+
+    The account is the one given, or the one of the channel given, or the one the customer
+    last wrote to. Raises ``SendRefused`` (NOT_FOUND, INVALID, OUTSIDE_REPLY_WINDOW) before
+    anything is sent. A platform error is a result with ``ok=False``: the attempt is still
+    stored, with delivery status ``failed``.
+    """
+    async with services.sessions() as session:
+        customer = await session.get(Customer, customer_id)
+        if customer is None or customer.workspace_id != workspace_id or customer.merged_into_id:
+            raise SendRefused("no such customer", code="NOT_FOUND", field="customerId")
+        account, identity = await _route(session, workspace_id, customer_id, channel, account_id)
+        plugin = services.plugins.channel(account.channel)
+        if plugin is None:
+            raise SendRefused(
+                f"the {account.channel} channel is not installed", code="NOT_FOUND", field="channel"
+            )
+        await _check_window(session, plugin, account, customer_id)
+    context = account_context(services.sessions, account, services.settings.public_url)
+    recipient = IdentityRef(identity.channel, identity.external_id, identity.handle)
+    try:
+        result = await plugin.send(recipient, message, context)
+    except Exception as exc:
+        log.exception("%s: send failed", plugin.name)
+        result = SendResult(
+            ok=False, status="failed", error_code="CHANNEL_ERROR", error_message=str(exc)[:500]
+        )
+    data = {"message": asdict(message)}
+    if not result.ok:
+        data["error"] = {"code": result.error_code, "message": result.error_message}
+    assert account.id is not None
+    async with services.sessions() as session, session.begin():
+        row = await add_interaction(
+            session,
+            NewInteraction(
+                workspace_id=workspace_id,
+                customer_id=customer_id,
+                channel=account.channel,
+                kind=str(InteractionKind.MESSAGE),
+                direction=str(Direction.OUTBOUND),
+                occurred_at=utcnow(),
+                content_type=message.content_type,
+                content=message.text,
+                account_id=account.id,
+                external_id=result.external_id if result.ok else None,
+                delivery_status=result.status if result.ok else "failed",
+                data=data,
+                raw=result.raw,
+            ),
+        )
+    services.spawn(
+        announce(services, stored_view(row, account_slug=account.slug)), name="announce-send"
+    )
+    return SendOutcome(interaction=row, result=result)
+
+
+async def _route(
+    session: AsyncSession,
+    workspace_id: int,
+    customer_id: int,
+    channel: str | None,
+    account_id: int | None,
+) -> tuple[ChannelAccount, Identity]:
+    """The account to send through and the customer's identity on it."""
+    query = select(ChannelAccount).where(ChannelAccount.workspace_id == workspace_id)
+    if account_id is not None:
+        query = query.where(ChannelAccount.id == account_id)
+    if channel is not None:
+        query = query.where(ChannelAccount.channel == channel)
+    accounts = {a.id: a for a in (await session.execute(query)).scalars()}
+    if not accounts:
+        raise SendRefused(
+            "no connected account matches" if (channel or account_id) else "no connected account",
+            code="NOT_FOUND",
+            field="accountId" if account_id is not None else "channel",
+        )
+    identities = (
+        (
+            await session.execute(
+                select(Identity).where(
+                    Identity.workspace_id == workspace_id, Identity.customer_id == customer_id
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    # Prefer the account the customer last spoke to.
+    last = (
+        await session.execute(
+            select(Interaction.account_id)
+            .where(
+                Interaction.customer_id == customer_id,
+                Interaction.direction == str(Direction.INBOUND),
+                Interaction.account_id.in_(list(accounts)),  # type: ignore[union-attr]
+            )
+            .order_by(Interaction.occurred_at.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    ordered = sorted(accounts.values(), key=lambda a: (a.id != last, a.id or 0))
+    for account in ordered:
+        for identity in identities:
+            if identity.account_id == account.id:
+                return account, identity
+        for identity in identities:
+            if identity.channel == account.channel and identity.account_id is None:
+                return account, identity
+    raise SendRefused(
+        "the customer has no identity on the chosen channel", code="NOT_FOUND", field="channel"
+    )
+
+
+async def _check_window(
+    session: AsyncSession, plugin: Channel, account: ChannelAccount, customer_id: int
+) -> None:
+    """Refuse when the channel only allows answers soon after the customer's last message."""
+    if plugin.reply_window is None:
+        return
+    last = (
+        await session.execute(
+            select(Interaction.occurred_at, Interaction.kind)
+            .where(
+                Interaction.customer_id == customer_id,
+                Interaction.account_id == account.id,
+                Interaction.direction == str(Direction.INBOUND),
+            )
+            .order_by(Interaction.occurred_at.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        )
+    ).first()
+    if last is not None and last.kind == str(InteractionKind.UNFOLLOW):
+        raise SendRefused(
+            f"the customer unfollowed this {plugin.name} account",
+            code="OUTSIDE_REPLY_WINDOW",
+            field="customerId",
+        )
+    hours = plugin.reply_window.total_seconds() / 3600
+    if last is None or utcnow() - last.occurred_at > plugin.reply_window:
+        raise SendRefused(
+            f"{plugin.name} allows messages only within {hours:g} hours after the customer's "
+            "last message to the account",
+            code="OUTSIDE_REPLY_WINDOW",
+            field="customerId",
+        )

@@ -1,0 +1,68 @@
+"""``/webhooks/{channel}/{account}``: where platforms deliver, answered per the channel."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from plugins.channel import ChannelError, WebhookRequest, WebhookResponse
+from server.accounts import account_context, find_account
+from server.ingest import receive_webhook
+from server.services import Services
+
+log = logging.getLogger(__name__)
+
+
+async def webhook_endpoint(request: Request) -> Response:
+    """Route a platform's request to its channel: GET is the URL check, POST a delivery.
+
+    Unknown channel or account: 404. Verification failure: 403. Malformed: 400. Nothing is
+    stored in any of those cases.
+    """
+    services: Services = request.app.state.services
+    channel_name = request.path_params["channel"]
+    slug = request.path_params["account"]
+    channel = services.plugins.channel(channel_name)
+    if channel is None:
+        return PlainTextResponse(f"unknown channel {channel_name!r}", status_code=404)
+    async with services.sessions() as session:
+        account = await find_account(session, channel_name, slug)
+    if account is None:
+        return PlainTextResponse(f"no {channel_name} account {slug!r}", status_code=404)
+    body = await request.body()
+    if channel.max_body_bytes is not None and len(body) > channel.max_body_bytes:
+        return PlainTextResponse(
+            f"request body larger than {channel.max_body_bytes} bytes", status_code=413
+        )
+    webhook_request = WebhookRequest(
+        method=request.method,
+        url=str(request.url),
+        query=dict(request.query_params),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=body,
+    )
+    try:
+        if request.method == "GET":
+            context = account_context(services.sessions, account, services.settings.public_url)
+            answer = await channel.handshake(webhook_request, context)
+            if answer is None:
+                return PlainTextResponse(
+                    f"{channel_name} has no URL verification: POST deliveries here",
+                    status_code=405,
+                )
+            return _to_response(answer)
+        return _to_response(await receive_webhook(services, channel, account, webhook_request))
+    except ChannelError as exc:
+        log.info("%s/%s: refused (%s): %s", channel_name, slug, exc.status_code, exc.reason)
+        return PlainTextResponse(exc.reason, status_code=exc.status_code)
+
+
+def _to_response(answer: WebhookResponse) -> Response:
+    return Response(
+        content=answer.body,
+        status_code=answer.status_code,
+        media_type=answer.media_type,
+        headers=answer.headers,
+    )
