@@ -133,7 +133,10 @@ class WeiboChannel(Channel):
         if not isinstance(result["save_sender_box"], bool):
             problems.append("save_sender_box must be true or false")
         if problems:
-            raise ChannelConfigError("; ".join(problems), code="INVALID_SETTINGS")
+            # Every problem starts with its setting's name; the first one is pointed at.
+            raise ChannelConfigError(
+                "; ".join(problems), code="INVALID_SETTINGS", field=problems[0].split(" ", 1)[0]
+            )
         return result
 
     def setup_instructions(self, account: AccountContext) -> str:

@@ -36,7 +36,7 @@ async def weibo_server() -> AsyncIterator[FakeWeibo]:
 
 
 @pytest.fixture
-async def fake_weibo(weibo_server: FakeWeibo) -> FakeWeibo:
+async def fake(weibo_server: FakeWeibo) -> FakeWeibo:
     """The fake API, emptied for this test."""
     weibo_server.reset()
     return weibo_server
@@ -48,14 +48,14 @@ def channel() -> WeiboChannel:
 
 
 @pytest.fixture
-def account(channel: WeiboChannel, fake_weibo: FakeWeibo) -> AccountContext:
+def account(channel: WeiboChannel, fake: FakeWeibo) -> AccountContext:
     """A fully configured account whose API calls go to the fake."""
     return make_account(
         channel,
         access_token=TOKEN,
         uid=BRAND_UID,
         screen_name="品牌官方微博",
-        api_base_url=f"{fake_weibo.base_url}/api/2/",
-        message_api_base_url=f"{fake_weibo.base_url}/m/2/",
+        api_base_url=f"{fake.base_url}/api/2/",
+        message_api_base_url=f"{fake.base_url}/m/2/",
         poll_count=2,
     )

@@ -86,6 +86,7 @@ def test_settings_are_validated(channel: WeiboChannel) -> None:
     with pytest.raises(ChannelConfigError) as info:
         channel.validate_settings({"uid": "abc", "api_base_url": "ftp://x", "poll_count": 500})
     reason = info.value.reason
+    assert info.value.field == "app_secret"
     for word in ("app_secret", "uid", "api_base_url", "poll_count"):
         assert word in reason
     settings = channel.validate_settings({"app_secret": "s", "uid": 1902538057})
