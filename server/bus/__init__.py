@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from server.bus.base import EventBus, interactions_topic
+from server.bus.base import (
+    MAX_PAYLOAD_BYTES,
+    BusError,
+    EventBus,
+    PayloadTooLarge,
+    interactions_topic,
+)
 from server.bus.memory import MemoryBus
 from server.settings import Settings
 
-__all__ = ["EventBus", "MemoryBus", "create_bus", "interactions_topic"]
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "BusError",
+    "EventBus",
+    "MemoryBus",
+    "PayloadTooLarge",
+    "create_bus",
+    "interactions_topic",
+]
+
+_POSTGRES_SCHEMES = ("postgresql", "postgresql+asyncpg", "postgres")
 
 
 def create_bus(settings: Settings) -> EventBus:
@@ -14,4 +30,12 @@ def create_bus(settings: Settings) -> EventBus:
     url = settings.broker_url
     if not url or url == "memory://":
         return MemoryBus(settings.subscriber_queue_size)
-    raise ValueError(f"unsupported SCRM_BROKER_URL {url!r}: use memory:// or postgresql://…")
+    scheme = url.partition("://")[0].lower()
+    if scheme in _POSTGRES_SCHEMES:
+        # Imported here so the in-memory default does not load the PostgreSQL driver.
+        from server.bus.postgres import PostgresBus
+
+        return PostgresBus(url, queue_size=settings.subscriber_queue_size)
+    raise ValueError(
+        f"unsupported SCRM_BROKER_URL scheme {scheme!r}: use memory:// or postgresql://…"
+    )

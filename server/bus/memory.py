@@ -6,15 +6,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from server.bus.base import encode_envelope
 from server.bus.queue import SubscriberQueue
 
 
 class MemoryBus:
-    """Delivers each published message to every subscriber of its topic in this process."""
+    """Delivers each published message to every subscriber of its topic in this process.
+
+    Also the local fan-out of the PostgreSQL bus, which feeds ``deliver`` from its
+    notifications.
+    """
 
     def __init__(self, queue_size: int = 1000) -> None:
         self._queue_size = queue_size
         self._topics: dict[str, set[SubscriberQueue]] = {}
+        self.dropped = 0
+        """Messages dropped for slow subscribers since start, over all of them."""
 
     async def start(self) -> None:
         """Nothing to connect."""
@@ -28,6 +35,8 @@ class MemoryBus:
 
     async def publish(self, topic: str, message: dict[str, Any]) -> None:
         """Hand ``message`` to the subscribers of ``topic``; never waits on a slow one."""
+        # Checked here too so an oversized envelope fails on a laptop, not first in production.
+        encode_envelope({"t": topic, "m": message})
         self.deliver(topic, message)
 
     def deliver(self, topic: str, message: dict[str, Any]) -> None:
@@ -35,10 +44,17 @@ class MemoryBus:
         for queue in self._topics.get(topic, ()):
             queue.put(message)
 
+    def _count_drop(self, n: int) -> None:
+        self.dropped += n
+
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
-        """Subscribe to ``topic``; the queue is registered before this yields."""
-        queue = SubscriberQueue(self._queue_size)
+        """Subscribe to ``topic``; the queue is registered before this yields.
+
+        Registration has no await in it, so no message published after ``subscribe`` is
+        entered can slip past: the event loop runs nothing else between check and insert.
+        """
+        queue = SubscriberQueue(self._queue_size, topic=topic, on_drop=self._count_drop)
         self._topics.setdefault(topic, set()).add(queue)
         try:
             yield queue
