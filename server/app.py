@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from plugins.manager import PluginManager
 from server.auth import Authenticator
@@ -72,10 +72,10 @@ def create_app(settings: Settings | None = None, plugins: PluginManager | None =
             Route("/readyz", readyz),
             Route("/webhooks/{channel}/{account}", webhook_endpoint, methods=["GET", "POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,
         middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
     )
-    app.add_websocket_route("/graphql", graphql)
     app.state.services = services
     return app

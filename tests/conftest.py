@@ -113,14 +113,14 @@ def plugin_manager(partner_site: Path) -> PluginManager:
 async def app(settings: Settings, plugin_manager: PluginManager) -> AsyncIterator[Any]:
     """The running app (lifespan started)."""
     application = create_app(settings, plugin_manager)
-    async with LifespanManager(application) as manager:
-        yield manager.app
+    async with LifespanManager(application):
+        yield application
 
 
 @pytest.fixture
 def services(app: Any) -> Any:
     """The app's services (database, bus, plugins)."""
-    return app.state.services if hasattr(app, "state") else None
+    return app.state.services
 
 
 @pytest.fixture
