@@ -1,0 +1,246 @@
+"""Customers: one person joined from all their identities, with scores and tags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from schema.enums import CustomerOrderField, LifecycleStage, OrderDirection, enum_of
+from schema.node import Node, to_global_id
+from schema.pagination import CountFn, PageInfo
+
+if TYPE_CHECKING:
+    from schema.community import MembershipConnection
+    from schema.interaction import InteractionConnection, InteractionFilter
+
+Interactions = Annotated["InteractionConnection", strawberry.lazy("schema.interaction")]
+InteractionsFilter = Annotated["InteractionFilter", strawberry.lazy("schema.interaction")]
+Memberships = Annotated["MembershipConnection", strawberry.lazy("schema.community")]
+
+
+@strawberry.type(description="A customer's identity on one channel.")
+class Identity:
+    """Who the customer is on a network: a WeChat openid, a Weibo uid, an email address."""
+
+    channel: str = strawberry.field(
+        description="The identity's namespace: a channel name (`wechat`) or a finer one "
+        "(`wechat.unionid`)."
+    )
+    external_id: str = strawberry.field(
+        description="The platform's stable id of the person in that namespace."
+    )
+    handle: str | None = strawberry.field(
+        description="A human-readable name on the platform: screen name, nickname, address."
+    )
+    following: bool | None = strawberry.field(
+        description="Whether the person follows the brand's account there; null when unknown."
+    )
+
+
+@strawberry.type(description="A customer's current scores.")
+class Scores:
+    """Social value beside wallet value: each score 0-100 unless noted."""
+
+    engagement: float = strawberry.field(
+        description="How much and how recently the customer interacts (0-100)."
+    )
+    influence: float = strawberry.field(
+        description="Followers, reach and referrals: how far what they say spreads (0-100)."
+    )
+    sentiment: float = strawberry.field(
+        description="Attitude toward the brand, from -1 (negative) to 1 (positive)."
+    )
+    value: float = strawberry.field(description="Wallet value: purchases (0-100).")
+    social_value: float = strawberry.field(
+        description="The combined social value that ranks customers (0-100)."
+    )
+    churn_risk: float = strawberry.field(description="The risk of losing the customer (0-1).")
+    updated_at: datetime | None = strawberry.field(
+        description="When the scores were last computed; null when never."
+    )
+
+
+NO_SCORES = Scores(
+    engagement=0.0,
+    influence=0.0,
+    sentiment=0.0,
+    value=0.0,
+    social_value=0.0,
+    churn_risk=0.0,
+    updated_at=None,
+)
+"""The scores of a customer who has no score row yet."""
+
+
+@strawberry.type(description="One person, joined from all their identities on every channel.")
+class Customer(Node):
+    """A customer profile. Merged customers disappear; their history moves to the survivor."""
+
+    display_name: str = strawberry.field(description="The name shown to operators.")
+    handle: str | None = strawberry.field(description="The customer's main handle, if any.")
+    email: str | None = strawberry.field(description="Email address, if known.")
+    phone: str | None = strawberry.field(description="Phone number, if known.")
+    avatar_url: str | None = strawberry.field(description="Picture URL, if known.")
+    language: str | None = strawberry.field(description="Preferred language, if known.")
+    location: str | None = strawberry.field(description="Where the customer is, if known.")
+    lifecycle_stage: LifecycleStage = strawberry.field(
+        description="Where the customer stands in the lifecycle."
+    )
+    attributes: JSON = strawberry.field(
+        description="Free-form attributes (imported CRM fields and the like)."
+    )
+    created_at: datetime = strawberry.field(description="When the customer was created.")
+    updated_at: datetime = strawberry.field(description="When the profile last changed.")
+    last_seen_at: datetime | None = strawberry.field(
+        description="When the customer last interacted; null when never."
+    )
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Customer:
+        """Build from anything with the customer table's column names as attributes."""
+        return cls(
+            id=to_global_id("Customer", row.id),
+            pk=row.id,
+            display_name=row.display_name,
+            handle=row.handle,
+            email=row.email,
+            phone=row.phone,
+            avatar_url=row.avatar_url,
+            language=row.language,
+            location=row.location,
+            lifecycle_stage=enum_of(
+                LifecycleStage, row.lifecycle_stage, LifecycleStage.EXPLORATION
+            ),
+            attributes=row.attributes,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            last_seen_at=row.last_seen_at,
+        )
+
+    @strawberry.field(description="The customer's identities on every channel.")
+    async def identities(self, info: strawberry.Info) -> list[Identity]:
+        return await info.context.loaders.identities.load(self.pk)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The names of the customer's tags, sorted.")
+    async def tags(self, info: strawberry.Info) -> list[str]:
+        return await info.context.loaders.tags.load(self.pk)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The customer's current scores (zeros before the first run).")
+    async def scores(self, info: strawberry.Info) -> Scores:
+        return await info.context.loaders.scores.load(self.pk)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The customer's interactions, newest first.")
+    async def interactions(
+        self,
+        info: strawberry.Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="How many to return (capped).")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The `endCursor` of the previous page.")
+        ] = None,
+        filter: Annotated[
+            InteractionsFilter | None,
+            strawberry.argument(description="Which interactions; `customer` is this one."),
+        ] = None,
+    ) -> Interactions:
+        from resolvers.interactions import customer_interactions
+
+        return await customer_interactions(info, self.pk, first, after, filter)
+
+    @strawberry.field(description="The communities the customer belongs to, with their role.")
+    async def communities(
+        self,
+        info: strawberry.Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="How many to return (capped).")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The `endCursor` of the previous page.")
+        ] = None,
+    ) -> Memberships:
+        from resolvers.communities import customer_communities
+
+        return await customer_communities(info, self.pk, first, after)
+
+
+@strawberry.type(description="A customer in a list, with its cursor.")
+class CustomerEdge:
+    """An edge of `CustomerConnection`."""
+
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this item.")
+    node: Customer = strawberry.field(description="The customer.")
+
+
+@strawberry.type(description="A page of customers.")
+class CustomerConnection:
+    """Customers, a page at a time."""
+
+    edges: list[CustomerEdge] = strawberry.field(description="The customers of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
+    count: strawberry.Private[CountFn]
+
+    @strawberry.field(description="How many customers match the filter, in all pages.")
+    async def total_count(self) -> int:
+        return await self.count()
+
+
+@strawberry.input(description="A closed range of numbers; either end may be left open.")
+class FloatRange:
+    """Bounds for a score filter."""
+
+    min: float | None = strawberry.field(default=None, description="At least this (inclusive).")
+    max: float | None = strawberry.field(default=None, description="At most this (inclusive).")
+
+
+@strawberry.input(description="Which customers to list; every given condition must hold.")
+class CustomerFilter:
+    """Filters of `customers`. Customers without scores count as scoring 0."""
+
+    search: str | None = strawberry.field(
+        default=None,
+        description="Text the display name, handle or an identity's handle contains "
+        "(case-insensitive).",
+    )
+    channel: list[str] | None = strawberry.field(
+        default=None,
+        description="Has an identity on any of these channels (`wechat` includes "
+        "`wechat.unionid`).",
+    )
+    tag: list[str] | None = strawberry.field(
+        default=None, description="Has every one of these tags (by name)."
+    )
+    lifecycle_stage: list[LifecycleStage] | None = strawberry.field(
+        default=None, description="Is in any of these lifecycle stages."
+    )
+    engagement: FloatRange | None = strawberry.field(
+        default=None, description="Engagement score range."
+    )
+    influence: FloatRange | None = strawberry.field(
+        default=None, description="Influence score range."
+    )
+    sentiment: FloatRange | None = strawberry.field(
+        default=None, description="Sentiment score range."
+    )
+    value: FloatRange | None = strawberry.field(default=None, description="Value score range.")
+    social_value: FloatRange | None = strawberry.field(
+        default=None, description="Social value score range."
+    )
+    churn_risk: FloatRange | None = strawberry.field(default=None, description="Churn risk range.")
+    active_since: datetime | None = strawberry.field(
+        default=None, description="Last seen at or after this time."
+    )
+
+
+@strawberry.input(description="How to sort customers.")
+class CustomerOrder:
+    """A sort key and direction; ties are broken by id in the same direction."""
+
+    field: CustomerOrderField = strawberry.field(description="What to sort by.")
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.ASC, description="Ascending or descending."
+    )

@@ -1,0 +1,142 @@
+"""Interactions: what a customer and the brand did or said, on a channel or by hand."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from schema.customer import Customer
+from schema.enums import Direction, InteractionKind, enum_of
+from schema.node import Node, to_global_id
+from schema.pagination import CountFn, PageInfo
+
+if TYPE_CHECKING:
+    from schema.community import Community
+
+CommunityRef = Annotated["Community", strawberry.lazy("schema.community")]
+
+
+@strawberry.type(description="Something a customer and the brand did or said.")
+class Interaction(Node):
+    """A message, comment, mention, follow, call … stored once per platform id."""
+
+    channel: str = strawberry.field(
+        description="The channel's name, or `manual` for interactions recorded by hand."
+    )
+    kind: InteractionKind = strawberry.field(description="What happened.")
+    direction: Direction = strawberry.field(description="Who spoke: customer or brand.")
+    content_type: str = strawberry.field(
+        description="The platform's own type of the event: text, image, event:subscribe …"
+    )
+    content: str | None = strawberry.field(
+        description="Human-readable text: the message, a voice recognition, a link title."
+    )
+    occurred_at: datetime = strawberry.field(description="When it happened.")
+    sentiment: float | None = strawberry.field(
+        description="Sentiment of the content, -1 to 1; null when not analysed."
+    )
+    external_id: str | None = strawberry.field(
+        description="The platform's id of the event (unique per channel account)."
+    )
+    thread_id: str | None = strawberry.field(
+        description="The platform's conversation or thread id, if any."
+    )
+    delivery_status: str | None = strawberry.field(
+        description="For outbound messages: sent, delivered or failed."
+    )
+    data: JSON = strawberry.field(
+        description="Structured facts of the event (coordinates, event key, attachments …)."
+    )
+    pk: strawberry.Private[int]
+    customer_pk: strawberry.Private[int]
+    community_pk: strawberry.Private[int | None]
+    in_reply_to_pk: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Interaction:
+        """Build from anything with the interaction table's column names as attributes."""
+        return cls(
+            id=to_global_id("Interaction", row.id),
+            pk=row.id,
+            channel=row.channel,
+            kind=enum_of(InteractionKind, row.kind, InteractionKind.OTHER),
+            direction=enum_of(Direction, row.direction, Direction.INBOUND),
+            content_type=row.content_type,
+            content=row.content,
+            occurred_at=row.occurred_at,
+            sentiment=row.sentiment,
+            external_id=row.external_id,
+            thread_id=row.thread_id,
+            delivery_status=row.delivery_status,
+            data=row.data,
+            customer_pk=row.customer_id,
+            community_pk=row.community_id,
+            in_reply_to_pk=row.in_reply_to_id,
+        )
+
+    @strawberry.field(description="The customer who interacted (or was contacted).")
+    async def customer(self, info: strawberry.Info) -> Customer | None:
+        return await info.context.loaders.customers.load(self.customer_pk)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The community it happened in, if any.")
+    async def community(self, info: strawberry.Info) -> CommunityRef | None:
+        if self.community_pk is None:
+            return None
+        return await info.context.loaders.communities.load(self.community_pk)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The interaction this one answers, if any.")
+    async def in_reply_to(self, info: strawberry.Info) -> Interaction | None:
+        if self.in_reply_to_pk is None:
+            return None
+        return await info.context.loaders.interactions.load(self.in_reply_to_pk)  # type: ignore[no-any-return]
+
+
+@strawberry.type(description="An interaction in a list, with its cursor.")
+class InteractionEdge:
+    """An edge of `InteractionConnection`."""
+
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this item.")
+    node: Interaction = strawberry.field(description="The interaction.")
+
+
+@strawberry.type(description="A page of interactions, newest first.")
+class InteractionConnection:
+    """Interactions, a page at a time."""
+
+    edges: list[InteractionEdge] = strawberry.field(description="The interactions of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
+    count: strawberry.Private[CountFn]
+
+    @strawberry.field(description="How many interactions match the filter, in all pages.")
+    async def total_count(self) -> int:
+        return await self.count()
+
+
+@strawberry.input(description="Which interactions to list; every given condition must hold.")
+class InteractionFilter:
+    """Filters of `interactions`."""
+
+    channel: list[str] | None = strawberry.field(
+        default=None, description="On any of these channels (`manual` for recorded by hand)."
+    )
+    kind: list[InteractionKind] | None = strawberry.field(
+        default=None, description="Of any of these kinds."
+    )
+    direction: Direction | None = strawberry.field(
+        default=None, description="Only inbound or only outbound."
+    )
+    customer: strawberry.ID | None = strawberry.field(
+        default=None, description="Of this customer (a global id)."
+    )
+    community: strawberry.ID | None = strawberry.field(
+        default=None, description="In this community (a global id)."
+    )
+    occurred_after: datetime | None = strawberry.field(
+        default=None, description="Occurred at or after this time."
+    )
+    occurred_before: datetime | None = strawberry.field(
+        default=None, description="Occurred before this time."
+    )
