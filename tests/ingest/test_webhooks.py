@@ -10,8 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 from asgi_lifespan import LifespanManager
+from helpers.acme import SECRET, deliver, message
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,53 +34,6 @@ from server.tables import (
     Relationship,
     Workspace,
 )
-
-SECRET = "acme-secret"
-
-
-def message(**fields: Any) -> dict[str, Any]:
-    """One Acme message with defaults."""
-    return {
-        "id": uuid.uuid4().hex,
-        "from": f"u-{uuid.uuid4().hex[:8]}",
-        "name": "李雷",
-        "text": "你好，我想咨询一下会员积分",
-        "ts": int(time.time()),
-        **fields,
-    }
-
-
-async def deliver(
-    client: httpx.AsyncClient, slug: str, *messages: dict[str, Any], secret: str = SECRET
-) -> httpx.Response:
-    """POST a signed Acme batch to the account's webhook."""
-    import scrm_acme
-
-    body = json.dumps({"messages": list(messages)}).encode()
-    return await client.post(
-        f"/webhooks/acme/{slug}",
-        content=body,
-        headers={
-            "X-Acme-Signature": scrm_acme.sign(secret, body),
-            "Content-Type": "application/json",
-        },
-    )
-
-
-@pytest.fixture
-async def account(
-    sessions: async_sessionmaker[AsyncSession], workspace: Workspace
-) -> ChannelAccount:
-    """A connected Acme account of the test workspace."""
-    async with sessions() as session, session.begin():
-        row = ChannelAccount(
-            workspace_id=workspace.id,
-            channel="acme",
-            slug=f"acme-{uuid.uuid4().hex[:8]}",
-            settings={"secret": SECRET},
-        )
-        session.add(row)
-    return row
 
 
 async def count(sessions: async_sessionmaker[AsyncSession], model: Any, *where: Any) -> int:
