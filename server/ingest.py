@@ -87,7 +87,11 @@ async def receive_webhook(
     context = account_context(services.sessions, account, services.settings.public_url)
     payload = await channel.verify(request, context)
     events = channel.parse(payload, context)
-    raw, is_new = await store_raw_event(services, account, payload, events)
+    # Bounded: past the deadline the platform stops listening, so answering then is moot;
+    # a failure here is a 503 and the platform retries (nothing was acknowledged).
+    raw, is_new = await asyncio.wait_for(
+        store_raw_event(services, account, payload, events), channel.reply_deadline
+    )
     if not is_new and raw.status == "processed":
         # A platform retry: answer as the first time, store nothing.
         return channel.respond(payload, context, await stored_replies(services, account, events))

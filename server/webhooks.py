@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
@@ -21,6 +22,19 @@ async def webhook_endpoint(request: Request) -> Response:
     Unknown channel or account: 404. Verification failure: 403. Malformed: 400. Nothing is
     stored in any of those cases.
     """
+    try:
+        return await _handle(request)
+    except (SQLAlchemyError, OSError, TimeoutError):
+        # Nothing was acknowledged: the platform keeps the message and retries.
+        log.exception("webhook %s: storage unavailable", request.url.path)
+        return PlainTextResponse(
+            "storage temporarily unavailable; retry later",
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+
+async def _handle(request: Request) -> Response:
     services: Services = request.app.state.services
     channel_name = request.path_params["channel"]
     slug = request.path_params["account"]

@@ -388,3 +388,18 @@ async def test_embedded_sqlite_default_ingests(tmp_path: Any, plugin_manager: An
             stored = await session.scalar(select(func.count()).select_from(Interaction))
             edges = await session.scalar(select(func.count()).select_from(Relationship))
     assert (stored, edges) == (1, 1)
+
+
+async def test_storage_outage_is_503_so_the_platform_retries(plugin_manager: Any) -> None:
+    # A database that refuses connections: nothing can be stored, so nothing is acknowledged.
+    settings = Settings(
+        database_url="postgresql+asyncpg://postgres@127.0.0.1:1/none",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    app = create_app(settings, plugin_manager)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await deliver(client, "any", message())
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
