@@ -39,13 +39,14 @@ INTERACTIONS_PER_CUSTOMER = 5
 MAX_PAGE_SIZE = 100
 
 # Customers in id order (the connection's default order), live ones only; identities in id
-# order, tag names sorted, the 5 latest interactions (occurred_at, then id, descending).
+# order, tag names sorted by code point, zero scores for a customer without a score row, the
+# 5 latest interactions (occurred_at, then id, descending).
 PAGE_SQL = """
 SELECT json_build_object('data', json_build_object('customers', json_build_object(
          'edges', coalesce(json_agg(json_build_object('node', json_build_object(
              'identities', i.identities,
              'tags', t.tags,
-             'scores', s.scores,
+             'scores', coalesce(s.scores, json_build_object('influence', 0.0)),
              'interactions', json_build_object('edges', x.edges)
          )) ORDER BY c.id), '[]'::json))))::text
 FROM (
@@ -59,7 +60,7 @@ LEFT JOIN LATERAL (
     FROM identity WHERE customer_id = c.id AND workspace_id = $1
 ) AS i ON true
 LEFT JOIN LATERAL (
-    SELECT coalesce(json_agg(tag.name ORDER BY tag.name), '[]'::json) AS tags
+    SELECT coalesce(json_agg(tag.name ORDER BY tag.name COLLATE "C"), '[]'::json) AS tags
     FROM customer_tag JOIN tag ON tag.id = customer_tag.tag_id
     WHERE customer_tag.customer_id = c.id AND customer_tag.workspace_id = $1
 ) AS t ON true
