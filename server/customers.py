@@ -56,6 +56,9 @@ ROLE_RANK: dict[str, int] = {
     MemberRole.ADMIN.value: 2,
 }
 
+# Merges keep chains one hop long; a few more hops tolerate rows written before that rule.
+_MAX_MERGE_HOPS = 8
+
 # Profile fields the survivor of a merge takes from the merged customer when it lacks them.
 _FILLABLE = ("display_name", "handle", "email", "phone", "avatar_url", "language", "location")
 
@@ -91,23 +94,28 @@ async def get_customer(
     lock: bool = False,
     field_name: str = "id",
 ) -> Customer:
-    """The visible customer ``customer_id`` of the workspace, or ``ChangeRejected`` NOT_FOUND.
+    """The workspace's customer ``customer_id``, or ``ChangeRejected`` NOT_FOUND.
 
-    Merged customers are hidden, so they are not found either. ``lock`` takes a row lock
+    The id of a merged customer answers the customer it was merged into (as queries do), so
+    a client holding an old id changes the surviving profile. ``lock`` takes a row lock
     (``FOR NO KEY UPDATE``: rows pointing at the customer can still be inserted) so that a
     concurrent merge cannot move the customer away meanwhile.
     """
-    query = select(Customer).where(
-        Customer.workspace_id == workspace_id,
-        Customer.id == customer_id,
-        Customer.merged_into_id.is_(None),  # type: ignore[union-attr]
-    )
-    if lock:
-        query = query.with_for_update(key_share=True)
-    customer = (await session.execute(query)).scalar_one_or_none()
-    if customer is None:
-        raise ChangeRejected(f"no customer {customer_id}", code="NOT_FOUND", field=field_name)
-    return customer
+    current = customer_id
+    for _ in range(_MAX_MERGE_HOPS):
+        query = select(Customer).where(
+            Customer.workspace_id == workspace_id, Customer.id == current
+        )
+        if lock:
+            # Re-read after the lock is granted: a merge may have committed meanwhile.
+            query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
+        customer = (await session.execute(query)).scalar_one_or_none()
+        if customer is None:
+            break
+        if customer.merged_into_id is None:
+            return customer
+        current = customer.merged_into_id
+    raise ChangeRejected(f"no customer {customer_id}", code="NOT_FOUND", field=field_name)
 
 
 def _clean_text(name: str, value: Any) -> str | None:

@@ -1,0 +1,1 @@
+"""What answers each mutation, one module per domain; shared helpers in ``base``."""
