@@ -1,0 +1,12 @@
+"""Registers the email channel, exactly as a partner's plugin would."""
+
+from __future__ import annotations
+
+from plugins import Channel, hookimpl
+from plugins.email.channel import EmailChannel
+
+
+@hookimpl
+def scrm_channels() -> list[Channel]:
+    """The email channel."""
+    return [EmailChannel()]
