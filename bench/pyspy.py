@@ -35,12 +35,27 @@ _BUCKETS: tuple[tuple[str, str], ...] = (
     ("httptools/", "uvicorn"),
     ("pydantic", "pydantic"),
     ("json/", "json (stdlib)"),
+    ("asyncio/runners.py", "event loop (uvloop, native)"),
     ("asyncio/", "asyncio (stdlib)"),
     ("resolvers/", "resolvers/ (ours)"),
     ("schema/", "schema/ (ours)"),
     ("server/", "server/ (ours)"),
     ("plugins/", "plugins/ (ours)"),
 )
+
+# Frames every sample passes through (process start, the loop's entry): not informative.
+_SCAFFOLDING: tuple[str, ...] = (
+    "<frozen runpy>",
+    "click/",
+    "uvicorn/__main__.py",
+    "uvicorn/main.py",
+    "uvicorn/_compat.py",
+    "uvicorn/server.py",
+    "asyncio/runners.py",
+    "asyncio/base_events.py",
+    "asyncio/events.py",
+)
+_OURS: tuple[str, ...] = ("resolvers/", "schema/", "server/", "plugins/")
 
 
 @dataclass
@@ -131,6 +146,7 @@ def summarize(path: Path, *, requests: int, rate: int = SAMPLE_RATE, top: int = 
     packages: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
+    ours: Counter[str] = Counter()
     for stack, count in stacks.items():
         leaf_function, leaf_file = _parse_frame(stack[-1])
         packages[_bucket(leaf_file)] += count
@@ -139,9 +155,12 @@ def summarize(path: Path, *, requests: int, rate: int = SAMPLE_RATE, top: int = 
         for frame in stack:
             function, file = _parse_frame(frame)
             key = f"{function} ({file})"
-            if key not in seen:
-                seen.add(key)
-                inclusive[key] += count
+            if key in seen or any(part in file for part in _SCAFFOLDING):
+                continue
+            seen.add(key)
+            inclusive[key] += count
+            if file.startswith(_OURS):
+                ours[key] += count
 
     lines = [
         f"{total} samples at {rate}/s over {requests} requests: "
@@ -154,6 +173,8 @@ def summarize(path: Path, *, requests: int, rate: int = SAMPLE_RATE, top: int = 
     lines += _table(self_time.most_common(top), total, per_request)
     lines += ["", f"top {top} functions by inclusive time:"]
     lines += _table(inclusive.most_common(top), total, per_request)
+    lines += ["", f"top {top} of our functions (resolvers/, schema/, server/) by inclusive time:"]
+    lines += _table(ours.most_common(top), total, per_request)
     return "\n".join(lines)
 
 
