@@ -64,12 +64,17 @@ class Target:
     log: Path
     results: list[LoadResult] = field(default_factory=list)
     cpu_ms_per_request: list[float] = field(default_factory=list)
+    db_cpu_ms_per_request: list[float] = field(default_factory=list)
 
-    def median(self) -> tuple[LoadResult, float]:
-        """The round with the median throughput, and its CPU per request."""
+    def median(self) -> tuple[LoadResult, float, float]:
+        """The round with the median throughput, its server and database CPU per request."""
         order = sorted(range(len(self.results)), key=lambda i: self.results[i].rps)
         middle = order[(len(order) - 1) // 2]
-        return self.results[middle], self.cpu_ms_per_request[middle]
+        return (
+            self.results[middle],
+            self.cpu_ms_per_request[middle],
+            self.db_cpu_ms_per_request[middle],
+        )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -263,6 +268,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu_seconds(url: str) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend of the bench database.
+
+    Only meaningful when PostgreSQL runs on this machine (``/proc``); the backends of the
+    server that is not under load are idle, so the sum over a run is the loaded one's.
+    """
+
+    async def pids() -> list[int]:
+        conn = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            rows = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await conn.close()
+        return [row["pid"] for row in rows]
+
+    return {pid: cpu_seconds(pid) for pid in asyncio.run(pids())}
+
+
 # --- same data ------------------------------------------------------------------------------
 
 
@@ -339,11 +365,16 @@ def measure(target: Target, loader: str, body: str, token: str, args: argparse.N
     """Warm up, then run the load once and record throughput, latency and CPU."""
     if args.warmup > 0:
         run_load(loader, target.url, body, token, args.warmup, args.concurrency)
+    db_before = database_cpu_seconds(args.database_url)
     before = cpu_seconds(target.process.pid)
     result = run_load(loader, target.url, body, token, args.duration, args.concurrency)
     used = cpu_seconds(target.process.pid) - before
+    db_after = database_cpu_seconds(args.database_url)
+    db_used = sum(seconds - db_before.get(pid, 0.0) for pid, seconds in db_after.items())
+    per_request = 1000 / result.requests if result.requests else 0.0
     target.results.append(result)
-    target.cpu_ms_per_request.append(used * 1000 / result.requests if result.requests else 0.0)
+    target.cpu_ms_per_request.append(used * per_request)
+    target.db_cpu_ms_per_request.append(db_used * per_request)
     print(
         f"  {target.name:<10} {result.rps:9.1f} req/s  p50 {result.p50_ms:8.2f} ms  "
         f"p99 {result.p99_ms:8.2f} ms  errors {result.errors}",
@@ -356,15 +387,15 @@ def report(targets: list[Target], args: argparse.Namespace, same_data: bool | No
     print()
     print(
         f"{'':<10} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} "
-        f"{'errors':>7} {'CPU ms/req':>11}"
+        f"{'errors':>7} {'CPU ms/req':>11} {'DB CPU ms/req':>14}"
     )
     medians: dict[str, LoadResult] = {}
     for target in targets:
-        result, cpu = target.median()
+        result, cpu, db_cpu = target.median()
         medians[target.name] = result
         print(
             f"{target.name:<10} {result.rps:9.1f} {result.p50_ms:9.2f} {result.p99_ms:9.2f} "
-            f"{result.max_ms:9.1f} {result.errors:7d} {cpu:11.2f}"
+            f"{result.max_ms:9.1f} {result.errors:7d} {cpu:11.2f} {db_cpu:14.2f}"
         )
     if "baseline" in medians and "socialcrm" in medians and medians["baseline"].rps:
         ratio = medians["socialcrm"].rps / medians["baseline"].rps
