@@ -68,7 +68,7 @@ DEMO_ACCOUNTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "email": (
         "demo-email",
         "hello@demo-coffee.example",
-        {"address": "hello@demo-coffee.example"},
+        {"address": "hello@demo-coffee.example", "signing_key": "demo-signing-key-not-real"},
     ),
 }
 
