@@ -6,9 +6,11 @@ step here degrades to "less information" rather than an exception.
 
 from __future__ import annotations
 
+import base64
 import codecs
 import email
 import hashlib
+import quopri
 import re
 from datetime import UTC, datetime
 from email import policy
@@ -272,7 +274,7 @@ def part_text(part: Message) -> str:
         payload = part.get_payload(decode=True)
     except Exception:
         payload = None
-    if payload is None:
+    if not isinstance(payload, bytes):
         raw = part.get_payload()
         return raw if isinstance(raw, str) else ""
     try:
@@ -390,22 +392,40 @@ def _field_blocks(part: Message) -> list[dict[str, str]]:
     """The field blocks of a message/delivery-status (or similar) part, names lower-cased."""
     blocks: list[dict[str, str]] = []
     children = _children(part)
-    if children:
-        for child in children:
-            block = {k.lower(): decode_words(v) for k, v in child.raw_items()}
-            if block:
-                blocks.append(block)
+    for child in children:
+        fields = {k.lower(): decode_words(v) for k, v in child.raw_items()}
+        if fields:
+            blocks.append(fields)
+    if blocks:
         return blocks
-    text = part_text(part)
-    for chunk in re.split(r"\r?\n\s*\r?\n", text):
+    # Not parsed into blocks (an encoded report, or one that is not message/*): read the
+    # fields from the text.
+    text = _report_text(part, children)
+    for chunk in re.split(r"\r?\n[ \t]*\r?\n", text):
         block: dict[str, str] = {}
-        for line in _unfold(chunk.replace("\r\n", "\n").replace("\n", "\r\n")).split("\r\n"):
+        for line in re.sub(r"\r?\n[ \t]+", " ", chunk).splitlines():
             name, sep, value = line.partition(":")
             if sep and name.strip():
                 block[name.strip().lower()] = value.strip()
         if block:
             blocks.append(block)
     return blocks
+
+
+def _report_text(part: Message, children: list[Message]) -> str:
+    """The text of a report part, decoding a transfer encoding the parser left in place."""
+    if not children:
+        return part_text(part)
+    body = "".join(c.get_payload() for c in children if isinstance(c.get_payload(), str))
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    try:
+        if encoding == "base64":
+            return guess_decode(base64.b64decode(body, validate=False))
+        if encoding == "quoted-printable":
+            return guess_decode(quopri.decodestring(body.encode("ascii", "replace")))
+    except Exception:
+        return body
+    return body
 
 
 def _typed_address(value: str | None) -> str | None:
@@ -439,7 +459,7 @@ def delivery_report(msg: Message) -> dict[str, Any] | None:
     RFC 5965 feedback reports; an Exim/Gmail ``X-Failed-Recipients`` header also counts.
     """
     parts = walk(msg)
-    by_type = {}
+    by_type: dict[str, Message] = {}
     for part in parts:
         by_type.setdefault(_content_type(part), part)
     status_part = by_type.get("message/delivery-status") or by_type.get(

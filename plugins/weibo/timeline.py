@@ -48,7 +48,7 @@ def profile_of(user: dict[str, Any]) -> Profile:
     name = user.get("screen_name")
     followers = user.get("followers_count")
     follow_me = user.get("follow_me")
-    extra = {
+    extra: dict[str, Any] = {
         key: jsonable(user[key])
         for key in ("friends_count", "statuses_count", "verified", "verified_type", "gender")
         if key in user

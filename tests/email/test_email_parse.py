@@ -214,3 +214,21 @@ def test_garbage_never_raises() -> None:
     for raw in (b"", b"\x00\xff\xfe", b"Content-Type: multipart/mixed\r\n\r\n--", b":::\r\n\r\n"):
         event = parse_message(raw)
         assert event.external_id
+
+
+def test_report_fields_read_from_text() -> None:
+    # A delivery-status the parser left as text (here: base64-encoded) is still read.
+    fields = (
+        b"Reporting-MTA: dns; mx.example.net\r\n\r\n"
+        b"Final-Recipient: rfc822;\r\n carol@example.org\r\nAction: failed\r\nStatus: 5.2.2\r\n"
+    )
+    raw = (
+        b"From: postmaster@example.net\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        b"--B\r\nContent-Type: message/delivery-status\r\nContent-Transfer-Encoding: base64\r\n"
+        b"\r\n" + base64.encodebytes(fields) + b"--B--\r\n"
+    )
+    event = parse_message(raw)
+    assert event.kind is InteractionKind.DELIVERY
+    assert event.sender.external_id == "carol@example.org"
+    assert event.data["delivery"]["status_code"] == "5.2.2"
