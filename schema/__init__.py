@@ -1,1 +1,76 @@
-"""The GraphQL schema: Strawberry types, inputs, enums and the root types."""
+"""The GraphQL schema: the root types assembled with their extensions and validation rules.
+
+``schema`` is built with the default limits; ``build_schema(settings)`` gives the one for a
+server's settings (cached per limits, so each distinct configuration is built once).
+``export_sdl()`` prints the SDL that ``schema.graphql`` at the repository root must match.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types.execution import ExecutionContext
+
+from schema.extensions import ApiGate, log_unexpected
+from schema.mutation import Mutation
+from schema.query import Query
+from schema.rules import max_aliases_rule, max_depth_rule
+from server.settings import Settings
+
+PARSE_CACHE_SIZE = 512
+VALIDATION_CACHE_SIZE = 512
+DEFAULT_LIMITS = (
+    Settings.model_fields["max_query_depth"].default,
+    Settings.model_fields["max_aliases"].default,
+)
+
+
+class ApiSchema(strawberry.Schema):
+    """Strawberry's schema, logging only the errors that are not meant for the client."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_unexpected(errors)
+
+
+@lru_cache(maxsize=8)
+def _build(max_depth: int, max_aliases: int) -> ApiSchema:
+    # Rules are built once, so the rule tuple is the same on every request and the
+    # validation cache hits (limiter *extensions* would miss it on every request).
+    rules = [max_depth_rule(max_depth), max_aliases_rule(max_aliases)]
+    extensions: list[Any] = [
+        lambda: ParserCache(maxsize=PARSE_CACHE_SIZE),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
+        ApiGate,
+    ]
+    return ApiSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+def build_schema(settings: Settings | None = None) -> ApiSchema:
+    """The schema enforcing ``settings``' depth and alias limits."""
+    if settings is None:
+        return _build(*DEFAULT_LIMITS)
+    return _build(settings.max_query_depth, settings.max_aliases)
+
+
+schema = build_schema()
+
+
+def export_sdl() -> str:
+    """The schema in SDL, as checked in at ``schema.graphql``."""
+    return str(schema).rstrip("\n") + "\n"
+
+
+__all__ = ["ApiSchema", "build_schema", "export_sdl", "schema"]

@@ -1,0 +1,1 @@
+"""What answers each GraphQL field: query resolvers, DataLoaders and the request context."""

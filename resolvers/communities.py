@@ -1,0 +1,143 @@
+"""Community lists: `communities`, `Community.members` and `Customer.communities`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import strawberry
+
+from resolvers.context import Context
+from resolvers.loaders import Membership
+from resolvers.pagination import decode_cursor, encode_cursor, page_info, page_size
+from schema.community import (
+    Community,
+    CommunityConnection,
+    CommunityEdge,
+    MemberConnection,
+    MemberEdge,
+    MembershipConnection,
+    MembershipEdge,
+)
+from schema.enums import MemberRole, enum_of
+from schema.errors import BadUserInput
+from server import read
+from server.read import CommunityCriteria
+
+if TYPE_CHECKING:
+    from schema.community import CommunityFilter
+
+
+def _after_id(after: str | None, kind: str) -> int | None:
+    if after is None:
+        return None
+    (pk,) = decode_cursor(after, kind, 1)
+    if not isinstance(pk, int):
+        raise BadUserInput("`after` is not a valid cursor")
+    return pk
+
+
+async def communities(
+    info: strawberry.Info,
+    filter: CommunityFilter | None,
+    first: int | None,
+    after: str | None,
+) -> CommunityConnection:
+    """The root `communities` field: oldest first."""
+    ctx: Context = info.context
+    size = page_size(first, ctx.services.settings.max_page_size)
+    criteria = (
+        CommunityCriteria(
+            search=filter.search,
+            channels=tuple(filter.channel or ()),
+            include_dismissed=filter.include_dismissed,
+        )
+        if filter is not None
+        else CommunityCriteria()
+    )
+    workspace_id = ctx.workspace_id
+    rows = await ctx.db.all(
+        read.communities_page(workspace_id, criteria, _after_id(after, "community"), size + 1)
+    )
+    edges = [
+        CommunityEdge(cursor=encode_cursor("community", row.id), node=Community.from_row(row))
+        for row in rows[:size]
+    ]
+
+    async def count() -> int:
+        return int(await ctx.db.scalar(read.communities_count(workspace_id, criteria)))
+
+    return CommunityConnection(
+        edges=edges,
+        page_info=page_info([edge.cursor for edge in edges], len(rows) > size, after),
+        count=count,
+    )
+
+
+def _role(membership: Membership) -> MemberRole:
+    return enum_of(MemberRole, membership.role, MemberRole.MEMBER)
+
+
+async def community_members(
+    info: strawberry.Info,
+    community_pk: int,
+    first: int | None,
+    after: str | None,
+    roles: Sequence[MemberRole] | None,
+) -> MemberConnection:
+    """`Community.members`, in the order they joined."""
+    ctx: Context = info.context
+    size = page_size(first, ctx.services.settings.max_page_size)
+    role_values = tuple(sorted(role.value for role in roles or ()))
+    loaders = ctx.loaders
+    items = await loaders.community_members.load(
+        (community_pk, role_values, _after_id(after, "member"), size + 1)
+    )
+    edges = [
+        MemberEdge(
+            cursor=encode_cursor("member", item.membership_id),
+            node=item.node,
+            role=_role(item),
+            joined_at=item.joined_at,
+        )
+        for item in items[:size]
+    ]
+
+    async def count() -> int:
+        return await loaders.member_counts.load((community_pk, role_values))
+
+    return MemberConnection(
+        edges=edges,
+        page_info=page_info([edge.cursor for edge in edges], len(items) > size, after),
+        count=count,
+    )
+
+
+async def customer_communities(
+    info: strawberry.Info, customer_pk: int, first: int | None, after: str | None
+) -> MembershipConnection:
+    """`Customer.communities`, in the order the customer joined them."""
+    ctx: Context = info.context
+    size = page_size(first, ctx.services.settings.max_page_size)
+    loaders = ctx.loaders
+    items = await loaders.customer_communities.load(
+        (customer_pk, _after_id(after, "membership"), size + 1)
+    )
+    edges = [
+        MembershipEdge(
+            cursor=encode_cursor("membership", item.membership_id),
+            node=item.node,
+            role=_role(item),
+            joined_at=item.joined_at,
+        )
+        for item in items[:size]
+    ]
+
+    async def count() -> int:
+        return await loaders.community_counts.load(customer_pk)
+
+    return MembershipConnection(
+        edges=edges,
+        page_info=page_info([edge.cursor for edge in edges], len(items) > size, after),
+        count=count,
+    )

@@ -1,0 +1,115 @@
+"""The `customers` connection and `customer(id)`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from resolvers.context import Context
+from resolvers.pagination import decode_cursor, encode_cursor, page_info, page_size
+from schema.customer import Customer, CustomerConnection, CustomerEdge
+from schema.enums import CustomerOrderField, OrderDirection
+from schema.errors import BadUserInput
+from server import read
+from server.read import CustomerCriteria, Range
+
+if TYPE_CHECKING:
+    from schema.customer import CustomerFilter, CustomerOrder
+
+_DATETIME_ORDERS = frozenset({"created_at", "last_seen_at"})
+MAX_MERGE_HOPS = 5
+"""How far `customer(id)` follows a chain of merges (A into B, B into C …)."""
+
+
+def criteria_of(filter: CustomerFilter | None) -> CustomerCriteria:
+    """The storage criteria of a GraphQL customer filter."""
+    if filter is None:
+        return CustomerCriteria()
+    ranges = []
+    for name in read.SCORE_FIELDS:
+        bounds = getattr(filter, name)
+        if bounds is not None and (bounds.min is not None or bounds.max is not None):
+            ranges.append((name, Range(bounds.min, bounds.max)))
+    search = filter.search.strip() if filter.search else None
+    return CustomerCriteria(
+        search=search or None,
+        channels=tuple(filter.channel or ()),
+        tags=tuple(sorted(set(filter.tag or ()))),
+        lifecycle_stages=tuple(stage.value for stage in filter.lifecycle_stage or ()),
+        score_ranges=tuple(ranges),
+        active_since=filter.active_since,
+    )
+
+
+def _cursor_kind(field: str, descending: bool) -> str:
+    return f"customer:{field}:{'desc' if descending else 'asc'}"
+
+
+def _decode_after(after: str | None, kind: str, field: str) -> tuple[Any, int] | None:
+    if after is None:
+        return None
+    value, pk = decode_cursor(after, kind, 2)
+    try:
+        if field in _DATETIME_ORDERS:
+            value = datetime.fromisoformat(value)
+        elif field in read.SCORE_FIELDS:
+            value = float(value)
+        return value, int(pk)
+    except (TypeError, ValueError):
+        raise BadUserInput("`after` is not a valid cursor") from None
+
+
+def _cursor_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+async def customers(
+    info: strawberry.Info,
+    filter: CustomerFilter | None,
+    order_by: CustomerOrder | None,
+    first: int | None,
+    after: str | None,
+) -> CustomerConnection:
+    """The root `customers` field: merged customers are never listed."""
+    ctx: Context = info.context
+    size = page_size(first, ctx.services.settings.max_page_size)
+    field = (order_by.field if order_by else CustomerOrderField.ID).value
+    descending = order_by is not None and order_by.direction is OrderDirection.DESC
+    kind = _cursor_kind(field, descending)
+    criteria = criteria_of(filter)
+    workspace_id = ctx.workspace_id
+    statement = read.customers_page(
+        workspace_id, criteria, field, descending, _decode_after(after, kind, field), size + 1
+    )
+    rows = await ctx.db.all(statement)
+    edges = [
+        CustomerEdge(
+            cursor=encode_cursor(kind, _cursor_value(row.sort_key), row.id),
+            node=Customer.from_row(row),
+        )
+        for row in rows[:size]
+    ]
+
+    async def count() -> int:
+        return int(await ctx.db.scalar(read.customers_count(workspace_id, criteria)))
+
+    return CustomerConnection(
+        edges=edges,
+        page_info=page_info([edge.cursor for edge in edges], len(rows) > size, after),
+        count=count,
+    )
+
+
+async def customer_by_pk(ctx: Context, pk: int, *, follow_merges: bool) -> Customer | None:
+    """A customer of the viewer's workspace; a merged one answers its survivor if asked."""
+    for _ in range(MAX_MERGE_HOPS + 1):
+        found = await ctx.loaders.customers.load(pk)
+        if found is not None or not follow_merges:
+            return found
+        survivor = await ctx.db.scalar(read.merged_into(ctx.workspace_id, pk))
+        if survivor is None:
+            return None
+        pk = survivor
+    return None

@@ -1,0 +1,199 @@
+"""Subscription resolvers: bus envelopes in, GraphQL objects of the viewer's workspace out.
+
+The bus announces a stored interaction with a small envelope (id and the fields filters
+use). Each subscription listens on its own workspace's topic only, filters on the envelope,
+and loads the interaction, again restricted to that workspace, before yielding it.
+
+Hundreds of subscribers of one workspace want the same row at the same moment, so the load
+is shared: one query per event per process (interaction, customer and community at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import weakref
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from schema.community import Community
+from schema.customer import Customer
+from schema.errors import BadUserInput
+from schema.interaction import Interaction
+from schema.node import from_global_id
+from server.auth import Viewer
+from server.bus import interactions_topic
+from server.tables import Community as CommunityRow
+from server.tables import Customer as CustomerRow
+from server.tables import Interaction as InteractionRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Announced:
+    """An announced interaction as GraphQL objects, shared read-only by its subscribers."""
+
+    interaction: Interaction
+    customer: Customer | None
+    community: Community | None
+
+
+class AnnouncedInteractions:
+    """Loads each announced interaction once per process, however many subscribers want it.
+
+    Keeps the last ``size`` loads (in flight or done) for ``ttl`` seconds, keyed by
+    workspace and id: the subscribers that receive one envelope share one query, a workspace
+    is never handed another's row, and an interaction announced again later (a delivery
+    status changed) is read afresh.
+    """
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], size: int = 256, ttl: float = 2.0
+    ) -> None:
+        self._sessions = sessions
+        self._size = size
+        self._ttl = ttl
+        self._loads: collections.OrderedDict[
+            tuple[int, int], tuple[float, asyncio.Task[Announced | None]]
+        ] = collections.OrderedDict()
+
+    async def get(self, workspace_id: int, interaction_id: int) -> Announced | None:
+        """The interaction of ``workspace_id`` with ``interaction_id``, or None."""
+        key = (workspace_id, interaction_id)
+        loop = asyncio.get_running_loop()
+        entry = self._loads.get(key)
+        if entry is None or entry[0] < loop.time():
+            task = loop.create_task(self._load(workspace_id, interaction_id))
+            task.add_done_callback(lambda done: self._forget_failure(key, done))
+            self._loads[key] = (loop.time() + self._ttl, task)
+            self._loads.move_to_end(key)
+            while len(self._loads) > self._size:
+                self._loads.popitem(last=False)
+        else:
+            task = entry[1]
+        # Shielded: a subscriber that disconnects mid-load must not cancel everyone's load.
+        return await asyncio.shield(task)
+
+    def _forget_failure(self, key: tuple[int, int], task: asyncio.Task[Announced | None]) -> None:
+        # A failed load (the database hiccuped) is retried by the next subscriber, not cached.
+        entry = self._loads.get(key)
+        if (task.cancelled() or task.exception() is not None) and entry and entry[1] is task:
+            del self._loads[key]
+
+    async def _load(self, workspace_id: int, interaction_id: int) -> Announced | None:
+        customer = aliased(CustomerRow)
+        community = aliased(CommunityRow)
+        statement = (
+            select(InteractionRow, customer, community)
+            .join(
+                customer,
+                (customer.id == InteractionRow.customer_id)  # type: ignore[arg-type]
+                & (customer.workspace_id == workspace_id),
+                isouter=True,
+            )
+            .join(
+                community,
+                (community.id == InteractionRow.community_id)  # type: ignore[arg-type]
+                & (community.workspace_id == workspace_id),
+                isouter=True,
+            )
+            .where(
+                InteractionRow.workspace_id == workspace_id,
+                InteractionRow.id == interaction_id,
+            )
+        )
+        async with self._sessions() as session:
+            row = (await session.execute(statement)).first()
+        if row is None:
+            return None
+        interaction_row, customer_row, community_row = row
+        return Announced(
+            interaction=Interaction.from_row(interaction_row),
+            # A merged customer is answered by the loaders (they know the survivor).
+            customer=(
+                Customer.from_row(customer_row)
+                if customer_row is not None and customer_row.merged_into_id is None
+                else None
+            ),
+            community=Community.from_row(community_row) if community_row is not None else None,
+        )
+
+
+# One per process (per bus): the bus is what every subscriber of the process shares.
+_announced: weakref.WeakKeyDictionary[Any, AnnouncedInteractions] = weakref.WeakKeyDictionary()
+
+
+def announced_interactions(services: Any) -> AnnouncedInteractions:
+    """The shared loader of announced interactions of ``services``' process."""
+    loader = _announced.get(services.bus)
+    if loader is None:
+        loader = _announced[services.bus] = AnnouncedInteractions(services.sessions)
+    return loader
+
+
+def filter_pk(global_id: str | None, type_name: str, argument: str) -> int | None:
+    """The primary key a filter argument names, or None when the argument is not given."""
+    if global_id is None:
+        return None
+    parsed = from_global_id(global_id)
+    if parsed is None or parsed[0] != type_name:
+        raise BadUserInput(
+            f"{argument} must be the global id of a {type_name}, not {global_id!r}",
+            field=argument,
+        )
+    return parsed[1]
+
+
+def fresh_loaders(info: strawberry.Info, announced: Announced) -> None:
+    """Give this event fresh DataLoaders, primed with the shared customer and community.
+
+    A subscription's context lives as long as its WebSocket, so objects loaded for an
+    earlier event must not answer for this one (stale, and an ever-growing cache). Priming
+    takes effect when the context's loaders cache; without caching each subscriber loads
+    the customer and community itself.
+    """
+    info.context.reset_loaders()
+    loaders = info.context.loaders
+    if not loaders.cache:
+        return
+    interaction = announced.interaction
+    if announced.customer is not None:
+        loaders.customers.prime(interaction.customer_pk, announced.customer)
+    if announced.community is not None and interaction.community_pk is not None:
+        loaders.communities.prime(interaction.community_pk, announced.community)
+
+
+async def interaction_received(
+    info: strawberry.Info,
+    channel: str | None = None,
+    customer_id: strawberry.ID | None = None,
+    community_id: strawberry.ID | None = None,
+) -> AsyncGenerator[Interaction, None]:
+    """Yield each interaction stored in the viewer's workspace that matches the filters."""
+    viewer: Viewer = info.context.require("read")
+    customer_pk = filter_pk(customer_id, "Customer", "customerId")
+    community_pk = filter_pk(community_id, "Community", "communityId")
+    services = info.context.services
+    loader = announced_interactions(services)
+    async with services.bus.subscribe(interactions_topic(viewer.workspace_id)) as events:
+        async for event in events:
+            if channel is not None and event.get("channel") != channel:
+                continue
+            if customer_pk is not None and event.get("customer_id") != customer_pk:
+                continue
+            if community_pk is not None and event.get("community_id") != community_pk:
+                continue
+            announced = await loader.get(viewer.workspace_id, int(event["id"]))
+            if announced is None:
+                # Gone already (a merge moved it? a rollback?) or not ours: nothing to show.
+                continue
+            fresh_loaders(info, announced)
+            yield announced.interaction

@@ -1,0 +1,119 @@
+"""The /graphql endpoint: HTTP GET (GraphiQL) and POST, and WebSocket subscriptions.
+
+Each HTTP request authenticates its ``Authorization: Bearer`` header and gets a fresh
+``Context`` (viewer, DataLoaders, a database reader released when the request ends). A
+WebSocket authenticates once, with the token of its ``connection_init`` payload; without a
+valid one the connection is refused (``graphql-transport-ws`` closes with 4403).
+Requests the GraphQL layer cannot even read (invalid JSON, no query) get a 400 whose body
+is a GraphQL error with a code, like every other error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+
+from resolvers.context import Context, Reader
+from schema import build_schema
+from schema.errors import ErrorCode
+from server.auth import Viewer, bearer_token
+from server.services import Services
+
+WS_TOKEN_KEYS = ("Authorization", "authorization", "token")
+"""Where a WebSocket's ``connection_init`` payload may carry the token."""
+
+
+def token_of(params: dict[str, Any] | None) -> str | None:
+    """The bearer token in a ``connection_init`` payload, with or without ``Bearer ``."""
+    for key in WS_TOKEN_KEYS:
+        value = (params or {}).get(key)
+        if isinstance(value, str) and value.strip():
+            return bearer_token(value) or value.strip()
+    return None
+
+
+class GraphQLApp(GraphQL):
+    """Strawberry's ASGI view with this server's context, authentication and error shape."""
+
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        super().__init__(
+            build_schema(settings),
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=True,
+        )
+        self.services = services
+        # A pool connection held for a request's statements is only worth it on PostgreSQL;
+        # see ``Reader``.
+        self._share_connection = services.engine.dialect.name == "postgresql"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive=receive)
+        context = await self._http_context(request)
+        try:
+            response: Response = await self.run(request, context=context)
+        except HTTPException as exc:
+            response = bad_request(exc.reason, exc.status_code)
+        finally:
+            await context.db.close()
+        await response(scope, receive, send)
+
+    async def _http_context(self, request: Request) -> Context:
+        token = bearer_token(request.headers.get("authorization"))
+        viewer = await self.services.auth.authenticate(token) if token else None
+        return Context(
+            services=self.services,
+            viewer=viewer,
+            db=Reader(self.services.engine, shared=self._share_connection),
+            request=request,
+        )
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        """The context of a WebSocket connection (HTTP requests build theirs in ``__call__``).
+
+        Its loaders do not cache: a subscription lives long and must see fresh rows.
+        """
+        return Context(
+            services=self.services,
+            viewer=None,
+            db=Reader(self.services.engine, shared=False),
+            request=request,
+            response=response,
+            cache=False,
+        )
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:  # type: ignore[override]
+        """Authenticate the token of ``connection_init``; refuse the connection without one."""
+        token = token_of(context.connection_params)
+        if token is None and context.request is not None:
+            token = bearer_token(context.request.headers.get("authorization"))
+        viewer: Viewer | None = await self.services.auth.authenticate(token) if token else None
+        if viewer is None:
+            raise ConnectionRejectionError(
+                {"message": "a valid token is required", "code": str(ErrorCode.UNAUTHENTICATED)}
+            )
+        context.viewer = viewer
+        return None
+
+
+def bad_request(reason: str, status_code: int = 400) -> JSONResponse:
+    """A GraphQL-shaped error response for a request that could not be executed."""
+    return JSONResponse(
+        {"errors": [{"message": reason, "extensions": {"code": str(ErrorCode.BAD_REQUEST)}}]},
+        status_code=status_code,
+    )
+
+
+def create_graphql_app(services: Services) -> GraphQLApp:
+    """The /graphql ASGI app for ``services`` (mounted for HTTP and WebSocket)."""
+    return GraphQLApp(services)
