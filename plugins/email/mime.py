@@ -28,6 +28,8 @@ MISSING_SENDER = "unknown@sender.invalid"
 MAX_PARTS = 500
 """Walk no further into a message with more MIME parts than this (a mail bomb, a loop)."""
 MAX_RAW_HEADERS = 100
+MAX_MESSAGE_ID = 255
+"""The longest id kept as is; the server's external ids hold 255 characters."""
 
 # Labels that understate what senders really use: GB2312 mail carries GBK and GB18030
 # characters, Big5 mail carries HKSCS, "latin-1" mail carries Windows-1252 punctuation.
@@ -182,14 +184,25 @@ def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
 
 
 def message_ids(value: str | None) -> list[str]:
-    """The ``<id>`` tokens of a Message-ID, In-Reply-To or References value."""
+    """The ``<id>`` tokens of a Message-ID, In-Reply-To or References value.
+
+    An id longer than ``MAX_MESSAGE_ID`` is replaced by a short one derived from it, the same
+    wherever it appears, so threads still join and every id fits an external id.
+    """
     if not value:
         return []
     found = _MSGID.findall(value)
-    if found:
-        return found
-    # Some clients drop the angle brackets.
-    return [f"<{token}>" for token in re.split(r"[\s,]+", value.strip()) if "@" in token]
+    if not found:
+        # Some clients drop the angle brackets.
+        found = [f"<{token}>" for token in re.split(r"[\s,]+", value.strip()) if "@" in token]
+    return [_bounded_id(i) for i in found]
+
+
+def _bounded_id(message_id: str) -> str:
+    if len(message_id) <= MAX_MESSAGE_ID:
+        return message_id
+    digest = hashlib.sha256(message_id.encode("utf-8", "surrogateescape")).hexdigest()[:40]
+    return f"<{digest}@long-message-id.invalid>"
 
 
 def thread_subject(subject: str | None) -> str:
@@ -416,7 +429,8 @@ def _report_text(part: Message, children: list[Message]) -> str:
     """The text of a report part, decoding a transfer encoding the parser left in place."""
     if not children:
         return part_text(part)
-    body = "".join(c.get_payload() for c in children if isinstance(c.get_payload(), str))
+    payloads = [c.get_payload() for c in children]
+    body = "".join(p for p in payloads if isinstance(p, str))
     encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
     try:
         if encoding == "base64":

@@ -130,6 +130,16 @@ def parse_time(value: Any) -> datetime | None:
         return None
 
 
+def _received_at(meta: dict[str, Any]) -> datetime:
+    received = meta.get("received_at")
+    if isinstance(received, str):
+        try:
+            return datetime.fromisoformat(received)
+        except ValueError:
+            pass
+    return datetime.fromtimestamp(0, UTC)
+
+
 def _digest(text: Any, data: Any) -> str:
     """A short hash of a push's content, so two pushes in the same second stay apart."""
     canonical = json.dumps(
@@ -157,18 +167,19 @@ def parse_push(body: bytes, meta: dict[str, Any]) -> InboundEvent:
     text = _text(doc.get("text"))
 
     created_raw = doc.get("created_at")
-    occurred_at = parse_time(created_raw)
-    if occurred_at is None:
-        # Weibo always sends created_at; without it the time the request arrived is the best
-        # we have, and verify() recorded it so parsing stays repeatable.
-        received = meta.get("received_at")
-        occurred_at = (
-            datetime.fromisoformat(received) if received else datetime.fromtimestamp(0, UTC)
-        )
+    created = parse_time(created_raw)
     # Weibo has no message id: the documented dedupe key is sender + time (+ type, content).
-    time_key = str(int(occurred_at.timestamp())) if parse_time(created_raw) else str(created_raw)
+    # A retry repeats the body, not the arrival time, so only the body goes into the key.
+    if created is not None:
+        occurred_at = created
+        time_key = str(int(created.timestamp()))
+    else:
+        # Weibo always sends created_at; without it the arrival time that verify() recorded
+        # is the best we have (and keeps parsing repeatable).
+        occurred_at = _received_at(meta)
+        time_key = "t" + _digest(created_raw, None)[:8]
     subtype = _text(data.get("subtype")) if push_type == "event" else None
-    type_key = f"event.{subtype}" if subtype else push_type
+    type_key = (f"event.{subtype}" if subtype else push_type)[:40]
     external_id = f"msg:{sender}:{time_key}:{type_key}:{_digest(text, data)}"
 
     receiver = uid(doc.get("receiver_id"))

@@ -27,6 +27,7 @@ from plugins import (
 from plugins.email import EmailChannel
 from plugins.email.mime import parse_message
 from plugins.manager import PluginManager
+from plugins.testing import check_delivery, check_refusal
 
 MESSAGE = (
     "From: 王五 <wangwu@example.cn>\r\n"
@@ -236,3 +237,26 @@ async def test_send_failures_are_results(channel: EmailChannel) -> None:
         CUSTOMER, OutboundMessage(content_type="image", media_id="m"), closed
     )
     assert image.error_code == "UNSUPPORTED_MESSAGE"
+
+
+async def test_conformance(channel: EmailChannel) -> None:
+    account = make_account(channel)
+    body, content_type = multipart_form({**signature_fields(), "body-mime": MESSAGE})
+    events = await check_delivery(channel, account, webhook_request(body, content_type))
+    assert [e.external_id for e in events] == ["<m1@example.cn>"]
+    forged, content_type = multipart_form({**signature_fields(key="x"), "body-mime": MESSAGE})
+    await check_refusal(channel, account, webhook_request(forged, content_type))
+    empty, content_type = multipart_form({**signature_fields(), "body-mime": b""})
+    await check_refusal(channel, account, webhook_request(empty, content_type))
+    await check_refusal(
+        channel, account, webhook_request(b"--x\r\n", "multipart/form-data; boundary=x")
+    )
+
+
+def test_long_message_ids_are_bounded() -> None:
+    long_id = "<" + "x" * 300 + "@example.com>"
+    raw = f"From: a@example.com\r\nMessage-ID: {long_id}\r\n\r\nhi".encode()
+    reply = f"From: b@example.com\r\nIn-Reply-To: {long_id}\r\n\r\nre".encode()
+    first, second = parse_message(raw), parse_message(reply)
+    assert len(first.external_id) <= 255
+    assert second.in_reply_to == first.external_id

@@ -10,6 +10,7 @@ from email_fakes import make_account
 
 from plugins import VerifiedPayload
 from plugins.email import EmailChannel
+from plugins.testing import check_event
 
 CORPUS = Path(__file__).parent / "corpus"
 MESSAGES = sorted(CORPUS.rglob("*.eml"))
@@ -28,6 +29,7 @@ def test_corpus_message_parses(path: Path) -> None:
     events = channel.parse(payload, account)
     assert len(events) == 1
     event = events[0]
+    check_event(event)
     assert event.external_id
     assert event.sender.channel == "email" and "@" in event.sender.external_id
     assert event.sender.external_id == event.sender.external_id.lower()

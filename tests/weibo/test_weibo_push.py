@@ -21,6 +21,7 @@ from plugins import (
     WebhookRequest,
 )
 from plugins.manager import PluginManager
+from plugins.testing import check_delivery, check_refusal
 from plugins.weibo import WeiboChannel
 from plugins.weibo.push import push_signature
 
@@ -261,3 +262,21 @@ def test_passive_reply(channel: WeiboChannel) -> None:
     body = json.loads(channel.respond(payload, account, [(event, articles)]).body)
     assert json.loads(unquote(body["data"]))["articles"][0]["display_name"] == "新品"
     assert channel.respond(payload, account, []).body == b""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        push(),
+        push(type="event", text=None, data={"subtype": "scan_follow", "key": "qr1"}),
+        push(type="image", data={"vfid": 1, "tovfid": 2}),
+        push(type="mention", data={"idstr": "4567890123456789"}),
+        push(type="brand_new_type", data={"x": [1, 2.5]}),
+    ],
+)
+async def test_conformance(channel: WeiboChannel, body: dict[str, Any]) -> None:
+    account = make_account(channel, uid=BRAND_UID)
+    events = await check_delivery(channel, account, request(body))
+    assert len(events) == 1
+    await check_refusal(channel, account, request(body, query=signed_query("forged")))
+    await check_refusal(channel, account, request(b"{not json"))
