@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from mutation_helpers import QuillChannel, create
 from sqlalchemy import select
 
+from schema.errors import UserErrorCode
 from schema.node import pk_of
 from server.tables import ChannelAccount, Identity, Interaction, Workspace
 
@@ -205,3 +207,45 @@ async def test_send_message(
             select(ChannelAccount.settings).where(ChannelAccount.slug == "quill-send")
         )
     assert stored == {"api_key": "key-123456", "region": "cn"}
+
+
+async def test_send_outside_the_reply_window_is_refused(
+    graphql: Any,
+    admin_token: str,
+    write_token: str,
+    workspace: Workspace,
+    sessions: Any,
+    snapshot: Any,
+    quill: QuillChannel,
+):
+    quill.reply_window = timedelta(hours=48)  # type: ignore[misc]
+    account = await connect_quill(graphql, admin_token, "quill-window")
+    lin = await create(graphql, write_token, displayName="Lin")
+    async with sessions() as session, session.begin():
+        session.add(
+            Identity(
+                workspace_id=workspace.id,
+                customer_id=pk_of(lin["id"], "Customer"),
+                channel="quill",
+                external_id="q-user-9",
+                account_id=pk_of(account["id"], "ChannelAccount"),
+            )
+        )
+    assert workspace.id is not None
+    before = await snapshot(workspace.id)
+    answer = await graphql(
+        SEND, {"input": {"customerId": lin["id"], "text": "还在吗？"}}, token=write_token
+    )
+    payload = answer["data"]["sendMessage"]
+    assert payload["interaction"] is None
+    [error] = payload["userErrors"]
+    # A dedicated code when the schema lists it; the general CONFLICT otherwise.
+    expected = (
+        "OUTSIDE_REPLY_WINDOW"
+        if "OUTSIDE_REPLY_WINDOW" in UserErrorCode.__members__
+        else ("CONFLICT")
+    )
+    assert (error["field"], error["code"]) == ("customerId", expected)
+    assert "48 hours" in error["message"]
+    assert quill.sent == []
+    assert await snapshot(workspace.id) == before

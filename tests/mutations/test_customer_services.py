@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -171,3 +172,27 @@ async def test_communities_and_members(session: AsyncSession, workspace: Workspa
     assert members == 0
     hidden = await session.get(Customer, customer.id)
     assert hidden is not None
+
+
+async def test_same_new_tag_from_two_requests_at_once(
+    sessions: async_sessionmaker[AsyncSession], workspace: Workspace
+):
+    assert workspace.id is not None
+    async with sessions() as session, session.begin():
+        a = await create_customer(session, workspace.id, display_name="A")
+        b = await create_customer(session, workspace.id, display_name="B")
+    assert a.id is not None and b.id is not None
+
+    async def tag(customer_id: int) -> list[str]:
+        async with sessions() as session, session.begin():
+            tags, _ = await tag_customer(session, workspace.id, customer_id, ["双十一"])
+            return tags
+
+    assert await asyncio.gather(tag(a.id), tag(b.id)) == [["双十一"], ["双十一"]]
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Tag)
+            .where(Tag.workspace_id == workspace.id, Tag.name == "双十一")
+        )
+    assert count == 1

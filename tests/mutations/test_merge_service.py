@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -251,3 +252,32 @@ async def test_chained_merges_point_at_the_last_survivor(
     async with sessions() as session:
         found = await session.get(Customer, c)
         assert found is not None and found.merged_into_id == a
+
+
+async def test_opposite_merges_at_once_do_not_deadlock(
+    sessions: async_sessionmaker[AsyncSession], workspace: Workspace
+):
+    ws = workspace.id
+    assert ws is not None
+    async with sessions() as session, session.begin():
+        a = await _customer(session, ws, display_name="A")
+        b = await _customer(session, ws, display_name="B")
+
+    async def merge(survivor: int, merged: int) -> str:
+        async with sessions() as session:
+            try:
+                async with session.begin():
+                    await merge_customers(session, ws, survivor, merged)
+            except ChangeRejected as exc:
+                return exc.code
+        return "merged"
+
+    outcomes = await asyncio.wait_for(asyncio.gather(merge(a, b), merge(b, a)), 10)
+    assert sorted(outcomes) == ["CONFLICT", "merged"]
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(Customer.merged_into_id).where(Customer.workspace_id == ws)
+            )
+        ).scalars()
+        assert sorted(row is None for row in rows) == [False, True]
