@@ -108,21 +108,24 @@ class ApiGate(SchemaExtension):
             result.errors = [self._coded(error) for error in result.errors]
 
     def _coded(self, error: GraphQLError) -> GraphQLError:
-        if isinstance(error, GraphQLSyntaxError):
-            return _code(error, ErrorCode.GRAPHQL_PARSE_FAILED)
-        if id(error) in self._validation_errors:
-            return _code(error, ErrorCode.GRAPHQL_VALIDATION_FAILED)
-        if not is_expected(error):
-            return GraphQLError(
-                INTERNAL_MESSAGE,
-                nodes=error.nodes,
-                path=error.path,
-                extensions={"code": str(ErrorCode.INTERNAL_SERVER_ERROR)},
-            )
-        if error.original_error is None and error.path is None:
-            # Variables that do not fit their declared types.
-            return _code(error, ErrorCode.BAD_USER_INPUT)
-        return _code(error, ErrorCode.BAD_USER_INPUT)
+        return coded(error, validation_errors=self._validation_errors)
+
+
+def coded(error: GraphQLError, *, validation_errors: frozenset[int] = frozenset()) -> GraphQLError:
+    """``error`` with an ``extensions.code``; unexpected errors become a bare internal error."""
+    if isinstance(error, GraphQLSyntaxError):
+        return _code(error, ErrorCode.GRAPHQL_PARSE_FAILED)
+    if id(error) in validation_errors:
+        return _code(error, ErrorCode.GRAPHQL_VALIDATION_FAILED)
+    if not is_expected(error):
+        return GraphQLError(
+            INTERNAL_MESSAGE,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": str(ErrorCode.INTERNAL_SERVER_ERROR)},
+        )
+    # What is left: variables that do not fit their types, bad arguments.
+    return _code(error, ErrorCode.BAD_USER_INPUT)
 
 
 def log_unexpected(errors: list[GraphQLError]) -> None:

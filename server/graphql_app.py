@@ -19,10 +19,13 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.types import ExecutionResult
 
 from resolvers.context import Context, Reader
 from schema import build_schema
 from schema.errors import ErrorCode
+from schema.extensions import coded
 from server.auth import Viewer, bearer_token
 from server.services import Services
 
@@ -67,6 +70,15 @@ class GraphQLApp(GraphQL):
         finally:
             await context.db.close()
         await response(scope, receive, send)
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """The response body; errors raised before any extension ran get their code here."""
+        if result.errors:
+            result.errors = [
+                error if (error.extensions or {}).get("code") else coded(error)
+                for error in result.errors
+            ]
+        return process_result(result)
 
     async def _http_context(self, request: Request) -> Context:
         token = bearer_token(request.headers.get("authorization"))
