@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -60,7 +61,7 @@ def push_signature(app_secret: str, timestamp: str, nonce: str) -> str:
     return hashlib.sha1(joined.encode("utf-8")).hexdigest()
 
 
-def check_signature(app_secret: str, query: dict[str, str] | Any) -> bool:
+def check_signature(app_secret: str, query: Mapping[str, str]) -> bool:
     """Whether the request's ``signature``/``timestamp``/``nonce`` query parameters match."""
     signature = query.get("signature") or ""
     timestamp = query.get("timestamp") or ""
