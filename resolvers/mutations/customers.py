@@ -86,14 +86,15 @@ async def update_customer(
             )
         customer_id = decode_id(global_id, "Customer", "id")
         async with transaction(services) as session:
-            row = await customers.get_customer(session, viewer.workspace_id, customer_id)
-            assert row.id is not None
+            found = await customers.get_customer(session, viewer.workspace_id, customer_id)
+            assert found.id is not None
+            target = found.id  # the survivor, when the id was a merged customer's
             row, changed = await customers.update_customer(
-                session, viewer.workspace_id, row.id, changes
+                session, viewer.workspace_id, target, changes
             )
             if data.tags is not strawberry.UNSET:
                 names, added, removed = await tags.set_customer_tags(
-                    session, viewer.workspace_id, row.id, data.tags or []
+                    session, viewer.workspace_id, target, data.tags or []
                 )
                 if added or removed:
                     changed["tags"] = names
