@@ -66,6 +66,11 @@ class MemoryBus:
                     del self._topics[topic]
             queue.close()
 
+    def queued(self, topic: str | None = None) -> int:
+        """How many messages wait in subscriber queues (on ``topic``, or in all)."""
+        topics = [topic] if topic is not None else list(self._topics)
+        return sum(len(q) for t in topics for q in self._topics.get(t, ()))
+
     def subscriber_count(self, topic: str | None = None) -> int:
         """How many subscriptions are open (on ``topic``, or in all)."""
         if topic is not None:

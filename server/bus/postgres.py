@@ -183,6 +183,10 @@ class PostgresBus:
         """How many subscriptions are open in this process (on ``topic``, or in all)."""
         return self._local.subscriber_count(topic)
 
+    def queued(self, topic: str | None = None) -> int:
+        """How many messages wait in this process's subscriber queues."""
+        return self._local.queued(topic)
+
     # -- the LISTEN connection ---------------------------------------------------------
 
     def _on_notification(

@@ -64,6 +64,7 @@ class Subscriber:
         query: str = INTERACTION_RECEIVED,
         variables: dict[str, Any] | None = None,
         init_payload: dict[str, Any] | None = None,
+        max_queue: int | None = None,
     ) -> None:
         self.url = url
         self.protocol = protocol
@@ -71,6 +72,8 @@ class Subscriber:
         self.variables = variables or {}
         self.init_payload = init_payload if init_payload is not None else {"token": token}
         self.operation_id = str(next(self._ids))
+        self.max_queue = max_queue
+        """Frames buffered before the client stops reading the socket (None: unbounded)."""
         self._ws: ClientConnection | None = None
 
     @property
@@ -83,7 +86,10 @@ class Subscriber:
         """Open the socket and complete the protocol's handshake (``connection_ack``)."""
         async with asyncio.timeout(within):
             self._ws = await connect(
-                self.url, subprotocols=[self.protocol], open_timeout=within, max_queue=None
+                self.url,
+                subprotocols=[self.protocol],
+                open_timeout=within,
+                max_queue=self.max_queue,
             )
             await self.send({"type": "connection_init", "payload": self.init_payload})
             message = await self.receive()
