@@ -20,6 +20,7 @@ from schema.extensions import ApiGate, log_unexpected
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.rules import max_aliases_rule, max_depth_rule
+from schema.subscription import Subscription
 from server.settings import Settings
 
 PARSE_CACHE_SIZE = 512
@@ -53,6 +54,7 @@ def _build(max_depth: int, max_aliases: int) -> ApiSchema:
     return ApiSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )
