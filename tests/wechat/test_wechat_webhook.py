@@ -509,3 +509,10 @@ async def test_encrypted_reply_decrypts_with_reference() -> None:
     assert app_id == APP_ID.encode()
     reply = parse_xml(plaintext)
     assert reply["Content"] == "已收到" and reply["ToUserName"] == OPENID
+
+
+def test_validate_settings_is_idempotent() -> None:
+    channel = WeChatChannel()
+    for mode in ("plain", "compatible", "safe"):
+        once = account(channel, mode).settings
+        assert channel.validate_settings(dict(once)) == once
