@@ -81,7 +81,9 @@ async def connect_account(
     try:
         normalized = plugin.validate_settings(dict(settings))
     except ChannelConfigError as exc:
-        raise AccountError(exc.reason, code="INVALID", field="settings") from exc
+        raise AccountError(
+            exc.reason, code="INVALID", field=f"settings.{exc.field}" if exc.field else "settings"
+        ) from exc
     existing = await session.scalar(
         select(ChannelAccount.id).where(
             ChannelAccount.channel == channel, ChannelAccount.slug == slug

@@ -19,6 +19,7 @@ from server.db import create_engine, session_factory
 from server.graphql_app import create_graphql_app
 from server.ingest import recover_pending
 from server.limits import BodySizeLimit
+from server.poller import run_poller
 from server.services import Services
 from server.settings import Settings, get_settings
 from server.webhooks import webhook_endpoint
@@ -43,11 +44,15 @@ def create_app(settings: Settings | None = None, plugins: PluginManager | None =
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.bus.start()
-        recovery = asyncio.get_running_loop().create_task(recover_pending(services))
+        loop = asyncio.get_running_loop()
+        loops = [loop.create_task(recover_pending(services))]
+        if settings.poll_interval_seconds > 0:
+            loops.append(loop.create_task(run_poller(services)))
         try:
             yield
         finally:
-            recovery.cancel()
+            for task in loops:
+                task.cancel()
             await services.drain()
             await services.bus.stop()
             await engine.dispose()

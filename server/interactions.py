@@ -19,7 +19,7 @@ from plugins.models import CustomerChange, IdentityRef, StoredInteraction
 from server.bus import interactions_topic
 from server.services import Services
 from server.sqltypes import utcnow
-from server.tables import Customer, Interaction
+from server.tables import Community, Customer, Interaction
 
 log = logging.getLogger(__name__)
 
@@ -173,9 +173,17 @@ async def record_manual_interaction(
     """
     occurred_at = occurred_at or utcnow()
     async with services.sessions() as session, session.begin():
-        customer = await session.get(Customer, customer_id)
-        if customer is None or customer.workspace_id != workspace_id:
+        customer = await session.get(Customer, customer_id, with_for_update=True)
+        if (
+            customer is None
+            or customer.workspace_id != workspace_id
+            or customer.merged_into_id is not None
+        ):
             return None
+        if community_id is not None:
+            community = await session.get(Community, community_id)
+            if community is None or community.workspace_id != workspace_id:
+                return None
         row = await add_interaction(
             session,
             NewInteraction(

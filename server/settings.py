@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     subscriber_queue_size: int = 1000
     """Events buffered per subscription; beyond it the oldest are dropped."""
+    poll_interval_seconds: float = 60.0
+    """How often pull-based channels are polled; 0 turns polling off."""
     db_pool_size: int = 10
     graphiql: bool = True
 

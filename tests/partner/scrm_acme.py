@@ -24,6 +24,7 @@ from plugins import (
     InvalidPayload,
     MemberChange,
     OutboundMessage,
+    PollResult,
     Profile,
     Relation,
     RelationKind,
@@ -37,6 +38,9 @@ from plugins import (
 
 SENT: list[tuple[str, str | None]] = []
 """Messages the channel 'sent': (recipient id, text)."""
+
+FEED: list[dict[str, Any]] = []
+"""Public posts the poller finds, oldest first; the cursor is an index into it."""
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -119,6 +123,10 @@ class AcmeChannel(Channel):
     ) -> WebhookResponse:
         body = {"ok": True, "replies": {e.external_id: m.text for e, m in replies}}
         return WebhookResponse(json.dumps(body, sort_keys=True), media_type="application/json")
+
+    async def poll(self, account: AccountContext, cursor: Any) -> PollResult | None:
+        start = int(cursor or 0)
+        return PollResult([self._event(item) for item in FEED[start:]], cursor=len(FEED))
 
     async def send(
         self, recipient: IdentityRef, message: OutboundMessage, account: AccountContext
