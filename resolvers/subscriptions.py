@@ -22,6 +22,7 @@ import strawberry
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from schema.community import Community
 from schema.customer import Customer
@@ -95,19 +96,19 @@ class AnnouncedInteractions:
             select(InteractionRow, customer, community)
             .join(
                 customer,
-                (customer.id == InteractionRow.customer_id)  # type: ignore[arg-type]
-                & (customer.workspace_id == workspace_id),
+                (col(customer.id) == col(InteractionRow.customer_id))
+                & (col(customer.workspace_id) == workspace_id),
                 isouter=True,
             )
             .join(
                 community,
-                (community.id == InteractionRow.community_id)  # type: ignore[arg-type]
-                & (community.workspace_id == workspace_id),
+                (col(community.id) == col(InteractionRow.community_id))
+                & (col(community.workspace_id) == workspace_id),
                 isouter=True,
             )
             .where(
-                InteractionRow.workspace_id == workspace_id,
-                InteractionRow.id == interaction_id,
+                col(InteractionRow.workspace_id) == workspace_id,
+                col(InteractionRow.id) == interaction_id,
             )
         )
         async with self._sessions() as session:

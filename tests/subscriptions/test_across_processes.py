@@ -2,7 +2,8 @@
 
 Webhooks are ingested by one process only; subscribers are spread over both, half of them
 speaking ``graphql-transport-ws`` and half legacy ``graphql-ws``. Every subscriber must
-receive every event exactly once, through the PostgreSQL LISTEN/NOTIFY bus.
+receive every event exactly once, through the PostgreSQL LISTEN/NOTIFY bus, and still
+after both processes' LISTEN connections were terminated.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from helpers.acme import SECRET, deliver, message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ws_clients import LEGACY_WS, TRANSPORT_WS, ServerProcess, ServerProcessFactory, Subscriber
 
+from server.bus.postgres import LISTEN_APPLICATION_NAME, asyncpg_dsn
 from server.tables import ChannelAccount, Workspace
 
 SUBSCRIBERS = 300
@@ -53,6 +56,34 @@ class Tally:
     def events(self) -> Counter[str]:
         """How often each counted (non-warm-up) event arrived."""
         return Counter(c for c in self.contents if c != WARM_UP)
+
+
+async def terminate_listeners(database_url: str) -> None:
+    """Terminate every bus LISTEN connection on the database; wait for their replacements."""
+    admin = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        old = await admin.fetch(
+            "SELECT pg_terminate_backend(pid), pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = $1",
+            LISTEN_APPLICATION_NAME,
+        )
+        assert len(old) == 2 and all(row[0] for row in old), old
+        old_pids = [row[1] for row in old]
+        for _ in range(200):  # bounded: 10 s
+            # A replacement counts once its LISTEN ran (or a health ping after it).
+            listening = await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = $1 AND pid <> ALL($2::int[]) "
+                "AND (query ILIKE 'LISTEN%' OR query = 'SELECT 1')",
+                LISTEN_APPLICATION_NAME,
+                old_pids,
+            )
+            if listening == 2:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("the LISTEN connections were not re-established")
+    finally:
+        await admin.close()
 
 
 async def wait_until(condition: Any, seconds: float, what: str) -> None:
@@ -131,10 +162,20 @@ async def test_every_subscriber_on_two_processes_receives_every_event(
                 )
                 assert response.status_code == 200, response.text
 
-        def complete() -> bool:
-            return all(len(t.events()) == EVENTS for t in tallies)
+            def complete() -> bool:
+                return all(len(t.events()) == len(expected) for t in tallies)
 
-        await wait_until(complete, 60, "every subscriber to receive every event")
+            await wait_until(complete, 60, "every subscriber to receive every event")
+
+            # Both processes lose their LISTEN connection; they reconnect, and the next
+            # event still reaches everyone.
+            await terminate_listeners(database_url)
+            expected.append("after reconnect 重连之后")
+            response = await deliver(
+                client, account.slug, message(**{"from": customer, "text": expected[-1]})
+            )
+            assert response.status_code == 200, response.text
+            await wait_until(complete, 60, "every subscriber to receive the event after reconnect")
         await asyncio.sleep(0.5)  # let any duplicate arrive before counting
     finally:
         for task in readers:
@@ -145,13 +186,13 @@ async def test_every_subscriber_on_two_processes_receives_every_event(
     assert not [t.failure for t in tallies if t.failure is not None]
     delivered = sum(sum(t.events().values()) for t in tallies)
     assert all(t.events() == Counter(expected) for t in tallies), "lost or duplicated events"
-    assert delivered == SUBSCRIBERS * EVENTS
+    assert delivered == SUBSCRIBERS * (EVENTS + 1)
     on_two = [t for t in tallies if t.server is two]
     assert len(on_two) == SUBSCRIBERS // 2 and all(t.events() == Counter(expected) for t in on_two)
     per_subscriber_kb = {
         pid: (rss_subscribed[pid] - rss_before[pid]) / (SUBSCRIBERS / 2) for pid in rss_before
     }
     print(
-        f"\n{SUBSCRIBERS} subscribers × {EVENTS} events: {delivered} deliveries; "
+        f"\n{SUBSCRIBERS} subscribers × {EVENTS + 1} events: {delivered} deliveries; "
         f"RSS growth per idle subscriber (KiB): {per_subscriber_kb}"
     )
