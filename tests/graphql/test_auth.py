@@ -73,9 +73,7 @@ async def test_customers_of_another_workspace_are_invisible(
     names = [edge["node"]["displayName"] for edge in result["data"]["customers"]["edges"]]
     assert names == ["Mine"]
     assert result["data"]["customers"]["totalCount"] == 1
-    search = await graphql(
-        '{ customers(filter: {search: "theirs"}) { totalCount } }', token=token
-    )
+    search = await graphql('{ customers(filter: {search: "theirs"}) { totalCount } }', token=token)
     assert search["data"]["customers"]["totalCount"] == 0
 
 
@@ -125,7 +123,9 @@ async def test_interactions_of_another_workspace_are_invisible(
     graphql: Any, two_workspaces: dict[str, Any]
 ) -> None:
     token = two_workspaces["token"]
-    result = await graphql("{ interactions { totalCount edges { node { content } } } }", token=token)
+    result = await graphql(
+        "{ interactions { totalCount edges { node { content } } } }", token=token
+    )
     assert result["data"]["interactions"] == {"totalCount": 0, "edges": []}
     by_customer = await graphql(
         "query($id: ID!) { interactions(filter: {customer: $id}) { totalCount } }",
@@ -137,10 +137,12 @@ async def test_interactions_of_another_workspace_are_invisible(
 
 def _ws_init(settings: Settings, protocol: str, payload: dict[str, Any]) -> dict[str, Any]:
     # A separate app in TestClient's own event loop: WebSockets need a synchronous client.
-    with TestClient(create_app(settings)) as client:
-        with client.websocket_connect("/graphql", subprotocols=[protocol]) as ws:
-            ws.send_json({"type": "connection_init", "payload": payload})
-            return ws.receive_json()  # type: ignore[no-any-return]
+    with (
+        TestClient(create_app(settings)) as client,
+        client.websocket_connect("/graphql", subprotocols=[protocol]) as ws,
+    ):
+        ws.send_json({"type": "connection_init", "payload": payload})
+        return ws.receive_json()  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,95 @@
+"""The read queries work on the embedded SQLite database too (text search, keyset, ranks)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from conftest import T0, Seed, gid
+
+from server.app import create_app
+from server.auth import create_token
+from server.migrations import upgrade_database
+from server.settings import Settings
+from server.tables import Workspace
+
+
+@pytest.fixture
+async def sqlite_app(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'scrm.db'}"
+    await upgrade_database(url)
+    app = create_app(Settings(database_url=url, public_url="http://testserver", _env_file=None))  # type: ignore[call-arg]
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client, app.state.services
+
+
+async def test_customers_on_sqlite(sqlite_app: tuple[httpx.AsyncClient, Any]) -> None:
+    client, services = sqlite_app
+    seed = Seed(services.sessions)
+    workspace = await seed.add(Workspace(slug="demo", name="Demo"))
+    async with services.sessions() as session, session.begin():
+        token = await create_token(session, workspace.id, "read")
+    li = await seed.customer(workspace, display_name="Li Lei", last_seen_at=T0)
+    han = await seed.customer(workspace, display_name="Han", last_seen_at=T0 + timedelta(days=1))
+    await seed.customer(workspace, display_name="王小明")
+    await seed.identity(li, "wechat.unionid", handle="LEILEI")
+    await seed.score(han, influence=5.0)
+    for minute in range(4):
+        await seed.interaction(li, minute, content=f"li {minute}")
+    group = await seed.community(workspace, name="Tea")
+    await seed.member(group, han, "admin")
+
+    async def run(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        body: dict[str, Any] = response.json()
+        assert "errors" not in body, body
+        return body["data"]
+
+    search = await run(
+        '{ customers(filter: {search: "leilei", channel: "wechat"}) { totalCount } }'
+    )
+    assert search["customers"]["totalCount"] == 1
+    ordered: list[str] = []
+    after = None
+    for _ in range(5):
+        data = await run(
+            """query($a: String) { customers(first: 1, after: $a,
+                 orderBy: {field: LAST_SEEN_AT, direction: DESC}) {
+                 pageInfo { hasNextPage endCursor } edges { node { displayName } } } }""",
+            {"a": after},
+        )
+        ordered += [e["node"]["displayName"] for e in data["customers"]["edges"]]
+        if not data["customers"]["pageInfo"]["hasNextPage"]:
+            break
+        after = data["customers"]["pageInfo"]["endCursor"]
+    assert ordered == ["Han", "Li Lei", "王小明"]
+    by_score = await run(
+        "{ customers(first: 1, orderBy: {field: INFLUENCE, direction: DESC}) "
+        "{ edges { node { displayName scores { influence } } } } }"
+    )
+    assert by_score["customers"]["edges"][0]["node"]["scores"]["influence"] == 5.0
+    nested = await run(
+        "{ customers { edges { node { displayName interactions(first: 2) { totalCount "
+        "edges { node { content } } } } } } }"
+    )
+    li_node = nested["customers"]["edges"][0]["node"]
+    assert [e["node"]["content"] for e in li_node["interactions"]["edges"]] == ["li 3", "li 2"]
+    members = await run(
+        "query($id: ID!) { community(id: $id) { members "
+        "{ edges { role node { displayName } } } } }",
+        {"id": gid(group)},
+    )
+    assert members["community"]["members"]["edges"] == [
+        {"role": "ADMIN", "node": {"displayName": "Han"}}
+    ]
