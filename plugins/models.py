@@ -171,10 +171,14 @@ class InboundEvent:
     ``external_id`` must be stable across the platform's retries: the server stores an event
     once per (account, external_id). Use the platform's message id where it has one, and a
     key built from the event's own fields (sender, time, type) where it has none.
+
+    ``sender`` is None for an event that concerns no customer (a group chat renamed or
+    dismissed, a platform notice): the server applies its ``community`` and
+    ``member_changes`` and keeps the payload in its inbox, but records no interaction.
     """
 
     external_id: str
-    sender: IdentityRef
+    sender: IdentityRef | None
     occurred_at: datetime
     """Timezone-aware."""
     kind: InteractionKind = InteractionKind.MESSAGE

@@ -180,7 +180,8 @@ def check_event(event: InboundEvent) -> None:
         raise ConformanceError("every event needs a non-empty string external_id")
     if len(event.external_id) > MAX_EXTERNAL_ID:
         raise ConformanceError(f"external_id longer than {MAX_EXTERNAL_ID} characters")
-    if not event.sender.channel or not event.sender.external_id:
+    sender = event.sender
+    if sender is not None and (not sender.channel or not sender.external_id):
         raise ConformanceError(f"event {event.external_id}: sender needs channel and external_id")
     if not isinstance(event.occurred_at, datetime) or event.occurred_at.tzinfo is None:
         raise ConformanceError(f"event {event.external_id}: occurred_at must be timezone-aware")

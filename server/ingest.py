@@ -256,6 +256,8 @@ async def _profile_with_lookup(
     event: InboundEvent,
 ) -> Profile | None:
     """The event's profile, completed by the channel's lookup for a sender never seen."""
+    if event.sender is None:
+        return None
     async with services.sessions() as session:
         if await identity_known(session, account.workspace_id, event.sender):
             return event.profile
@@ -301,6 +303,10 @@ async def _store_event(
     workspace_id = account.workspace_id
     async with services.sessions() as session, session.begin():
         if await find_by_external_id(session, account.id, event.external_id) is not None:
+            return Outcome()
+        if event.sender is None:
+            # About a community, not a person: membership changes only, no interaction.
+            await apply_community(session, workspace_id, account, event)
             return Outcome()
         inbound = event.direction == Direction.INBOUND
         resolution = await resolve_customer(

@@ -14,8 +14,9 @@ A callback carries ids only: the chat's name, owner and full member list come fr
 ``externalcontact/groupchat/get``, which ``parse`` (no I/O) cannot call. Older callbacks
 without ``MemChangeList`` give one community event whose ``data`` says how many changed.
 
-Events that concern no person (chat created or renamed, tags changed) are attributed to the
-platform itself: ``IdentityRef("wecom.system", FromUserName)`` (``sys``).
+Events that concern no customer (chat created or renamed, tags changed, an employee's own
+change) have no sender: the server applies their community changes and records no
+interaction. The employee involved, if any, is named in ``data``.
 """
 
 from __future__ import annotations
@@ -39,8 +40,6 @@ CHANNEL = "wecom"
 """Namespace of external contacts (customers): their ``external_userid``."""
 EMPLOYEE_NAMESPACE = "wecom.user"
 """Namespace of the corp's own members (employees): their ``userid``."""
-SYSTEM_NAMESPACE = "wecom.system"
-"""Namespace of the platform as sender of events that concern no person."""
 
 # external_userid values start with "wm" (WeChat users) or "wo" (other WeCom corps'
 # members); a corp's own userids are chosen by the corp and, in practice, never do.
@@ -166,7 +165,7 @@ def _chat_events(msg: dict[str, Any]) -> list[InboundEvent]:
         events.append(
             InboundEvent(
                 external_id=base_id,
-                sender=_system(msg),
+                sender=None,
                 occurred_at=occurred_at,
                 kind=InteractionKind.OTHER,
                 content_type=content_type,
@@ -187,13 +186,9 @@ def _member_ids(msg: dict[str, Any]) -> list[str]:
 def _other_event(msg: dict[str, Any], event: str) -> InboundEvent:
     created, occurred_at = create_time(msg)
     external_user = text(msg, "ExternalUserID")
-    sender = (
-        IdentityRef(channel=CHANNEL, external_id=external_user)
-        if external_user
-        else _system(msg)
-        if text(msg, "FromUserName") in (None, "sys")
-        else IdentityRef(channel=EMPLOYEE_NAMESPACE, external_id=required(msg, "FromUserName"))
-    )
+    sender = IdentityRef(channel=CHANNEL, external_id=external_user) if external_user else None
+    origin = text(msg, "FromUserName")
+    employee = origin if origin not in (None, "sys") else None
     change = text(msg, "ChangeType")
     key = ":".join(
         part
@@ -201,7 +196,7 @@ def _other_event(msg: dict[str, Any], event: str) -> InboundEvent:
             event,
             change,
             text(msg, "Id") or text(msg, "ChatId"),
-            sender.external_id,
+            external_user or origin,
             created,
         )
         if part
@@ -212,12 +207,9 @@ def _other_event(msg: dict[str, Any], event: str) -> InboundEvent:
         occurred_at=occurred_at,
         kind=InteractionKind.OTHER,
         content_type=f"event:{event}" + (f":{change}" if change else ""),
-        data={"change_type": change} if change else {},
+        data={
+            **({"change_type": change} if change else {}),
+            **({"employee": employee} if employee else {}),
+        },
         raw=msg,
-    )
-
-
-def _system(msg: dict[str, Any]) -> IdentityRef:
-    return IdentityRef(
-        channel=SYSTEM_NAMESPACE, external_id=text(msg, "FromUserName") or "sys", handle="WeCom"
     )

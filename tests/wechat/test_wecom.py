@@ -291,7 +291,7 @@ async def test_chat_add_members(wecom: WeComChannel, wecom_account: AccountConte
         assert event.data["join_scene"] == "3"
     # The employee is the brand's side: listed, not made a customer.
     (system,) = [e for e in events if e.kind is InteractionKind.OTHER]
-    assert system.sender.channel == "wecom.system"
+    assert system.sender is None
     assert system.data["employees"] == ["zhangsan"]
     assert len({e.external_id for e in events}) == 3
 
