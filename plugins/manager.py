@@ -54,13 +54,7 @@ class PluginManager:
         self.pm.add_hookspecs(spec)
         self._builtin_names: set[str] = set()
         for module_name in builtins:
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name != module_name:
-                    raise
-                continue
-            self.pm.register(module, name=module_name)
+            self.pm.register(importlib.import_module(module_name), name=module_name)
             self._builtin_names.add(module_name)
         if load_entrypoints:
             self.pm.load_setuptools_entrypoints(spec.PROJECT_NAME)
@@ -103,15 +97,6 @@ class PluginManager:
     def channel(self, name: str) -> Channel | None:
         """The channel called ``name``, or None."""
         return self.channels.get(name)
-
-    def plugin_of(self, channel: Channel) -> PluginInfo | None:
-        """The plugin that provides ``channel``."""
-        for info in self.plugins():
-            plugin = self.pm.get_plugin(info.name)
-            for impl in self.pm.hook.scrm_channels.get_hookimpls():
-                if impl.plugin is plugin and any(c is channel for c in impl.function() or ()):
-                    return info
-        return None
 
     def plugins(self) -> list[PluginInfo]:
         """Every registered plugin with its distribution version and implemented hooks."""

@@ -214,6 +214,8 @@ class WeChatChannel(Channel):
             return WebhookResponse(b"success")
         event, message = replies[0]
         msg = parse_xml(payload.body)
+        if event.sender is None:
+            return WebhookResponse(b"success")
         now = str(int(self.clock()))
         try:
             reply = build_reply(

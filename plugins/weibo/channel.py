@@ -215,6 +215,8 @@ class WeiboChannel(Channel):
                 continue
             if message.content_type == "text" and len(message.text or "") > MAX_TEXT_CHARS:
                 logger.warning("weibo: inline reply cut to 300 characters")
+            if event.sender is None:
+                continue
             body = passive_reply_body(str(brand), event.sender.external_id, message)
             if body is not None:
                 return WebhookResponse(_dumps(body), media_type="application/json; charset=utf-8")
@@ -326,7 +328,7 @@ class WeiboChannel(Channel):
                     event = status_event(item, brand_uid=brand_uid, brand_name=brand_name)
                 else:
                     event = comment_event(item, brand_uid=brand_uid, brand_name=brand_name)
-                if event is not None and event.sender.external_id != brand_uid:
+                if event is not None and event.sender and event.sender.external_id != brand_uid:
                     events.append(event)
         if errors and len(errors) == len(settings["poll_sources"]):
             raise errors[0]
