@@ -59,8 +59,15 @@ def interactions_topic(workspace_id: int) -> str:
 
 
 def encode_envelope(envelope: dict[str, Any], *, what: str = "message") -> str:
-    """``envelope`` as compact JSON, or ``PayloadTooLarge`` when it exceeds the cap."""
-    text = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"), default=str)
+    """``envelope`` as compact JSON, or ``PayloadTooLarge`` when it exceeds the cap.
+
+    Only plain JSON values pass (no ``default=str``): a subscriber in another process gets
+    the decoded JSON, and one in this process must not get something different.
+    """
+    try:
+        text = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"bus {what} must hold plain JSON values: {exc}") from exc
     size = len(text.encode())
     if size > MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge(

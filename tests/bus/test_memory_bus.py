@@ -57,6 +57,14 @@ async def test_oversized_envelope_is_refused_and_reaches_nobody() -> None:
         assert len(events) == 0  # type: ignore[arg-type]
 
 
+async def test_only_plain_json_is_published() -> None:
+    bus = MemoryBus()
+    async with bus.subscribe("t") as events:
+        with pytest.raises(TypeError, match="plain JSON"):
+            await bus.publish("t", {"at": object()})
+        assert len(events) == 0  # type: ignore[arg-type]
+
+
 async def test_slow_subscriber_loses_the_oldest_and_says_so(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
