@@ -53,10 +53,11 @@ async def test_the_demo_holds_a_small_social_crm(
 ) -> None:
     ws = demo.workspace_id
     async with sessions() as session:
-        customers = (
-            await session.execute(select(Customer).where(col(Customer.workspace_id) == ws))
-        ).scalars()
-        customers = list(customers)
+        customers = list(
+            (
+                await session.execute(select(Customer).where(col(Customer.workspace_id) == ws))
+            ).scalars()
+        )
         assert 30 <= len(customers) <= 60
         names = [c.display_name for c in customers]
         assert any(_has_cjk(n) for n in names) and any(n.isascii() for n in names)
