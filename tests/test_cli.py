@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -265,6 +266,28 @@ def test_demo_loads_once(migrated: Scrm, db_path: Path) -> None:
         == counts
     )
     assert "https://crm.example.com/webhooks/wechat/demo-wechat" in second.stdout
+
+
+def test_serve_runs_the_app_factory_and_warns_without_a_broker(
+    scrm: Scrm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    calls: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    result = scrm("serve", "--host", "0.0.0.0", "--port", "9001", "--workers", "3")
+    assert result.exit_code == 0, result.output
+    [(target, options)] = calls
+    assert target == "server.app:create_app" and options["factory"] is True
+    assert (options["host"], options["port"], options["workers"]) == ("0.0.0.0", 9001, 3)
+    assert "SCRM_BROKER_URL" in result.stderr
+    assert "http://127.0.0.1:9001/graphql" in result.stdout
+
+    calls.clear()
+    single = scrm("serve", "--port", "9002")
+    assert single.exit_code == 0
+    assert "SCRM_BROKER_URL" not in single.stderr
+    assert calls[0][1]["workers"] == 1
 
 
 def _free_port() -> int:
