@@ -135,13 +135,27 @@ def load_stacks(path: Path) -> Counter[tuple[str, ...]]:
     return stacks
 
 
-def summarize(path: Path, *, requests: int, rate: int = SAMPLE_RATE, top: int = 20) -> str:
-    """Where the sampled time went, in ms per request, as a printable report."""
+def summarize(
+    path: Path,
+    *,
+    requests: int,
+    rate: int = SAMPLE_RATE,
+    top: int = 20,
+    cpu_ms_per_request: float | None = None,
+) -> str:
+    """Where the sampled time went, in ms per request, as a printable report.
+
+    py-spy counts a thread that is runnable but waiting for a core as busy, and requests
+    still in flight when the load stops are sampled but not counted; so when the process's
+    measured CPU per request is known, each share is scaled to it instead of to the samples.
+    """
     stacks = load_stacks(path)
     total = sum(stacks.values())
     if not total or not requests:
         return "no samples"
-    per_request = 1000.0 / rate / requests  # ms per request of one sample
+    sampled_ms = total * 1000.0 / rate / requests
+    scale_ms = cpu_ms_per_request if cpu_ms_per_request else sampled_ms
+    per_request = scale_ms / total  # ms per request of one sample
 
     packages: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
@@ -162,9 +176,14 @@ def summarize(path: Path, *, requests: int, rate: int = SAMPLE_RATE, top: int = 
             if file.startswith(_OURS):
                 ours[key] += count
 
+    basis = (
+        f"shares scaled to the measured {cpu_ms_per_request:.2f} ms of CPU per request"
+        if cpu_ms_per_request
+        else "shares scaled to the samples"
+    )
     lines = [
-        f"{total} samples at {rate}/s over {requests} requests: "
-        f"{total * per_request:.2f} ms of Python (on-CPU, GIL threads) per request",
+        f"{total} samples at {rate}/s over {requests} requests "
+        f"({sampled_ms:.2f} ms sampled per request); {basis}",
         "",
         "by package (self time):",
     ]
@@ -193,9 +212,14 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, required=True)
     parser.add_argument("--rate", type=int, default=SAMPLE_RATE)
     parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--cpu-ms-per-request", type=float, help="scale shares to this")
     arguments = parser.parse_args()
     print(
         summarize(
-            arguments.file, requests=arguments.requests, rate=arguments.rate, top=arguments.top
+            arguments.file,
+            requests=arguments.requests,
+            rate=arguments.rate,
+            top=arguments.top,
+            cpu_ms_per_request=arguments.cpu_ms_per_request,
         )
     )

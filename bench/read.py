@@ -124,6 +124,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "its collapsed stacks to FILE and print where the time goes",
     )
     parser.add_argument(
+        "--server-root",
+        default=str(ROOT),
+        metavar="DIR",
+        help="run the server from this checkout (e.g. a git worktree of another commit); "
+        "default: this one",
+    )
+    parser.add_argument(
         "--seed-only", action="store_true", help="prepare and seed the database, then stop"
     )
     args = parser.parse_args(argv)
@@ -201,8 +208,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def uvicorn_process(name: str, app: str, env: dict[str, str], logs: Path) -> Iterator[Target]:
-    """Run ``app`` (an app factory) under uvicorn with one worker; stop it by its PID."""
+def uvicorn_process(
+    name: str, app: str, env: dict[str, str], logs: Path, root: Path = ROOT
+) -> Iterator[Target]:
+    """Run ``app`` (an app factory, imported from ``root``) under uvicorn with one worker.
+
+    The process is stopped by its PID when the context ends.
+    """
     port = free_port()
     log = logs / f"{name}.log"
     command = [
@@ -218,10 +230,16 @@ def uvicorn_process(name: str, app: str, env: dict[str, str], logs: Path) -> Ite
         "--no-access-log",
         "--log-level",
         "warning",
+        "--app-dir",
+        str(root),
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+            command,
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root), **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     target = Target(name, f"http://127.0.0.1:{port}/graphql", process, log)
     try:
@@ -454,6 +472,7 @@ def main(argv: list[str] | None = None) -> None:
                         "server.app:create_app",
                         {"SCRM_DATABASE_URL": url, "SCRM_GRAPHIQL": "false"},
                         logs,
+                        Path(args.server_root).resolve(),
                     )
                 )
             )
@@ -484,12 +503,15 @@ def profile_server(
     print(f"\nprofiling socialcrm (pid {server.process.pid}) for {args.duration:g} s …")
     with pyspy.py_spy_record(server.process.pid, output, args.duration + 2) as recorder:
         time.sleep(1.0)
+        before = cpu_seconds(server.process.pid)
         result = run_load(loader, server.url, body, token, args.duration, args.concurrency)
+        used = cpu_seconds(server.process.pid) - before
     if recorder.returncode != 0:
         print(f"py-spy failed: {recorder.stderr[-1000:]}")
         return
+    cpu_ms = used * 1000 / result.requests if result.requests else None
     print(f"(under the profiler: {result.rps:.1f} req/s; stacks in {output})")
-    print(pyspy.summarize(output, requests=result.requests))
+    print(pyspy.summarize(output, requests=result.requests, cpu_ms_per_request=cpu_ms))
 
 
 if __name__ == "__main__":
