@@ -32,9 +32,9 @@ def _after_id(after: str | None, kind: str) -> int | None:
     if after is None:
         return None
     (pk,) = decode_cursor(after, kind, 1)
-    if not isinstance(pk, int):
+    if not pk.isdigit():
         raise BadUserInput("`after` is not a valid cursor")
-    return pk
+    return int(pk)
 
 
 async def communities(

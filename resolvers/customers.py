@@ -9,6 +9,7 @@ import strawberry
 
 from resolvers.context import Context
 from resolvers.pagination import decode_cursor, encode_cursor, page_info, page_size
+from resolvers.prefetch import prefetch_customers
 from schema.customer import Customer, CustomerConnection, CustomerEdge
 from schema.enums import CustomerOrderField, OrderDirection
 from schema.errors import BadUserInput
@@ -47,7 +48,7 @@ def _cursor_kind(field: str, descending: bool) -> str:
     return f"customer:{field}:{'desc' if descending else 'asc'}"
 
 
-def _decode_after(after: str | None, kind: str, field: str) -> tuple[Any, int] | None:
+def decode_after(after: str | None, kind: str, field: str) -> tuple[Any, int] | None:
     if after is None:
         return None
     value, pk = decode_cursor(after, kind, 2)
@@ -56,6 +57,8 @@ def _decode_after(after: str | None, kind: str, field: str) -> tuple[Any, int] |
             value = datetime.fromisoformat(value)
         elif field in read.SCORE_FIELDS:
             value = float(value)
+        else:
+            value = int(value)
         return value, int(pk)
     except (TypeError, ValueError):
         raise BadUserInput("`after` is not a valid cursor") from None
@@ -81,7 +84,7 @@ async def customers(
     criteria = criteria_of(filter)
     workspace_id = ctx.workspace_id
     statement = read.customers_page(
-        workspace_id, criteria, field, descending, _decode_after(after, kind, field), size + 1
+        workspace_id, criteria, field, descending, decode_after(after, kind, field), size + 1
     )
     rows = await ctx.db.all(statement)
     edges = [
@@ -91,6 +94,7 @@ async def customers(
         )
         for row in rows[:size]
     ]
+    await prefetch_customers(info, [edge.node for edge in edges])
 
     async def count() -> int:
         return int(await ctx.db.scalar(read.customers_count(workspace_id, criteria)))

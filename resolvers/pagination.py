@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Sequence
-from typing import Any
 
 from schema.errors import BadUserInput, PageSizeExceeded
 from schema.pagination import PageInfo
@@ -33,23 +31,33 @@ def page_size(first: int | None, cap: int) -> int:
     return first
 
 
-def encode_cursor(kind: str, *values: Any) -> str:
-    """An opaque cursor for an item of a list sorted by ``kind``."""
-    return base64.urlsafe_b64encode(json.dumps([kind, *values]).encode()).decode("ascii")
+_SEPARATOR = "\x1f"
+"""Between a cursor's parts: never part of a kind, a number or an ISO timestamp."""
 
 
-def decode_cursor(cursor: str, kind: str, arity: int) -> list[Any]:
-    """The ``arity`` values of a cursor made by ``encode_cursor(kind, ...)``.
+def encode_cursor(kind: str, *values: object) -> str:
+    """An opaque cursor for an item of a list sorted by ``kind``.
+
+    Values are numbers or ISO timestamps (strings); ``decode_cursor`` gives them back as
+    strings, and the caller parses them (it knows their types).
+    """
+    text = _SEPARATOR.join((kind, *map(str, values)))
+    return base64.urlsafe_b64encode(text.encode()).decode("ascii")
+
+
+def decode_cursor(cursor: str, kind: str, arity: int) -> list[str]:
+    """The ``arity`` values (as strings) of a cursor made by ``encode_cursor(kind, ...)``.
 
     Raises ``BadUserInput`` for anything else, including a cursor of another sort order.
     """
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        decoded = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
     except (binascii.Error, UnicodeError, ValueError):
         raise BadUserInput("`after` is not a valid cursor") from None
-    if not isinstance(decoded, list) or len(decoded) != arity + 1 or decoded[0] != kind:
+    parts = decoded.split(_SEPARATOR)
+    if len(parts) != arity + 1 or parts[0] != kind:
         raise BadUserInput("`after` is a cursor of another list or order") from None
-    return decoded[1:]
+    return parts[1:]
 
 
 def page_info(cursors: Sequence[str], has_next: bool, after: str | None) -> PageInfo:

@@ -51,13 +51,18 @@ def _build(max_depth: int, max_aliases: int) -> ApiSchema:
         lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
         ApiGate,
     ]
-    return ApiSchema(
+    built = ApiSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )
+    # Imported here: ``resolvers`` imports ``schema``'s modules.
+    from resolvers import prefetch
+
+    prefetch.install(built._schema)
+    return built
 
 
 def build_schema(settings: Settings | None = None) -> ApiSchema:
@@ -67,12 +72,17 @@ def build_schema(settings: Settings | None = None) -> ApiSchema:
     return _build(settings.max_query_depth, settings.max_aliases)
 
 
-schema = build_schema()
+def __getattr__(name: str) -> Any:
+    # ``schema`` is built on first use, not on import: the resolvers it wires in import
+    # this package's modules.
+    if name == "schema":
+        return build_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def export_sdl() -> str:
     """The schema in SDL, as checked in at ``schema.graphql``."""
-    return str(schema).rstrip("\n") + "\n"
+    return str(build_schema()).rstrip("\n") + "\n"
 
 
 __all__ = ["ApiSchema", "build_schema", "export_sdl", "schema"]

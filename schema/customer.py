@@ -98,6 +98,9 @@ class Customer(Node):
         description="When the customer last interacted; null when never."
     )
     pk: strawberry.Private[int]
+    prefetched: strawberry.Private[dict[str, Any] | None] = None
+    """Values of resolver fields loaded with the page, by response key (see
+    ``resolvers.prefetch``)."""
 
     @classmethod
     def from_row(cls, row: Any) -> Customer:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 
@@ -84,12 +84,14 @@ class MemberRole(enum.Enum):
 
 def enum_of(enum_type: type[E], value: str | None, default: E) -> E:
     """The member of ``enum_type`` whose value is ``value``, or ``default`` for unknown ones."""
-    if value is None:
-        return default
-    try:
-        return enum_type(value)
-    except ValueError:
-        return default
+    # A dict lookup: ``enum_type(value)`` costs a microsecond per row.
+    members = _BY_VALUE.get(enum_type)
+    if members is None:
+        members = _BY_VALUE[enum_type] = {member.value: member for member in enum_type}
+    return members.get(value, default)  # type: ignore[return-value]
+
+
+_BY_VALUE: dict[type[enum.Enum], dict[Any, enum.Enum]] = {}
 
 
 @strawberry.enum(description="What an API token may do; each scope includes the ones before.")

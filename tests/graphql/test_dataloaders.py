@@ -111,3 +111,37 @@ async def test_statement_count_does_not_grow_with_page_size(
         counts[size] = len(statements)
     # customers page + identities + tags + scores + interactions
     assert counts[5] == counts[50] == 5, counts
+
+
+DETAILS = """...Details
+    latest: interactions(first: 1) { edges { node { content } } }
+    filtered: interactions(first: 2, filter: $f) { totalCount edges { node { content } } }
+    ... on Customer { wide: interactions(first: 3) { totalCount edges { node { content } } } }"""
+FRAGMENT = "fragment Details on Customer { id identities { channel } tags scores { influence } }"
+
+
+async def test_prefetched_and_ordinary_paths_agree(
+    graphql: Any, admin_token: str, workspace: Any, sessions: Any
+) -> None:
+    await _populate(sessions, workspace.id, 3)
+    listed = await graphql(
+        "query($f: InteractionFilter) { customers(first: 3) { edges { node { "
+        f"{DETAILS} }} }} }} }} {FRAGMENT}",
+        {"f": {"channel": "wechat"}},
+        token=admin_token,
+    )
+    assert "errors" not in listed, listed
+    for edge in listed["data"]["customers"]["edges"]:
+        node = edge["node"]
+        assert [e["node"]["content"] for e in node["latest"]["edges"]] == ["m6"]
+        assert [e["node"]["content"] for e in node["filtered"]["edges"]] == ["m6", "m5"]
+        assert node["filtered"]["totalCount"] == node["wide"]["totalCount"] == 7
+        assert [e["node"]["content"] for e in node["wide"]["edges"]] == ["m6", "m5", "m4"]
+        # The same customer through `node(id)`, which does not prefetch, answers the same.
+        single = await graphql(
+            "query($id: ID!, $f: InteractionFilter) { node(id: $id) { ... on Customer { "
+            f"{DETAILS} }} }} }} {FRAGMENT}",
+            {"id": node["id"], "f": {"channel": "wechat"}},
+            token=admin_token,
+        )
+        assert single["data"]["node"] == node, single
