@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -23,7 +24,6 @@ from sqlalchemy.engine import Connection, make_url
 from sqlmodel import SQLModel
 
 import server.tables  # noqa: F401 - registers the tables on SQLModel.metadata
-from alembic import command
 from server.db import create_engine
 from server.migrations import alembic_config, upgrade_database
 
