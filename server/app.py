@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 
 from plugins.manager import PluginManager
@@ -17,6 +15,7 @@ from server.auth import Authenticator
 from server.bus import create_bus
 from server.db import create_engine, session_factory
 from server.graphql_app import create_graphql_app
+from server.health import healthz, metrics, readyz
 from server.ingest import recover_pending
 from server.limits import BodySizeLimit
 from server.poller import run_poller
@@ -57,24 +56,12 @@ def create_app(settings: Settings | None = None, plugins: PluginManager | None =
             await services.bus.stop()
             await engine.dispose()
 
-    async def healthz(request: Request) -> PlainTextResponse:
-        return PlainTextResponse("ok")
-
-    async def readyz(request: Request) -> JSONResponse:
-        from sqlalchemy import text
-
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception as exc:  # any failure means not ready
-            return JSONResponse({"ready": False, "reason": str(exc)[:200]}, status_code=503)
-        return JSONResponse({"ready": True})
-
     graphql = create_graphql_app(services)
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics),
             Route("/webhooks/{channel}/{account}", webhook_endpoint, methods=["GET", "POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),

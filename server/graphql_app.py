@@ -64,7 +64,7 @@ class GraphQLApp(GraphQL):
         request = Request(scope, receive=receive)
         context = await self._http_context(request)
         try:
-            response: Response = await self.run(request, context=context)
+            response: Response = await self.run(request, context=context)  # type: ignore[call-overload]
         except HTTPException as exc:
             response = bad_request(exc.reason, exc.status_code)
         finally:
@@ -90,7 +90,9 @@ class GraphQLApp(GraphQL):
             request=request,
         )
 
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+    async def get_context(  # type: ignore[override]
+        self, request: Request | WebSocket, response: Any
+    ) -> Context:
         """The context of a WebSocket connection (HTTP requests build theirs in ``__call__``).
 
         Its loaders do not cache: a subscription lives long and must see fresh rows.

@@ -254,7 +254,9 @@ def customers_page(
             position = tuple_(key, customer.c.id)
             bound = tuple_(literal(value, key.type), literal(last_id, customer.c.id.type))
             conditions.append(position < bound if descending else position > bound)
-    order = (key.desc(), customer.c.id.desc()) if descending else (key.asc(), customer.c.id.asc())
+    order: list[Any] = (
+        [key.desc(), customer.c.id.desc()] if descending else [key.asc(), customer.c.id.asc()]
+    )
     if order_field == "id":
         order = order[1:]
     return (

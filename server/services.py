@@ -42,6 +42,11 @@ class Services:
         if not task.cancelled() and task.exception() is not None:
             log.error("background task %s failed", task.get_name(), exc_info=task.exception())
 
+    @property
+    def background_task_count(self) -> int:
+        """How many background tasks are running."""
+        return len(self._tasks)
+
     async def drain(self, seconds: float = 10.0) -> None:
         """Wait for background work to finish (shutdown, tests)."""
         if self._tasks:

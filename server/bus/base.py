@@ -48,6 +48,11 @@ class EventBus(Protocol):
         """
         ...
 
+    def stats(self) -> dict[str, int | bool]:
+        """``listening`` (events from other processes arrive), ``subscriptions`` open here,
+        and the counters ``dropped``, ``reconnects``, ``publish_failures`` since start."""
+        ...
+
     def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]:
         """A context whose value iterates the messages of ``topic`` published after entry."""
         ...

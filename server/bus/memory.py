@@ -66,6 +66,16 @@ class MemoryBus:
                     del self._topics[topic]
             queue.close()
 
+    def stats(self) -> dict[str, int | bool]:
+        """Counters for ``/readyz`` and ``/metrics``."""
+        return {
+            "listening": True,
+            "subscriptions": self.subscriber_count(),
+            "dropped": self.dropped,
+            "reconnects": 0,
+            "publish_failures": 0,
+        }
+
     def queued(self, topic: str | None = None) -> int:
         """How many messages wait in subscriber queues (on ``topic``, or in all)."""
         topics = [topic] if topic is not None else list(self._topics)

@@ -150,6 +150,15 @@ class PostgresBus:
         """Messages dropped for slow subscribers in this process since start."""
         return self._local.dropped
 
+    def stats(self) -> dict[str, int | bool]:
+        """Counters for ``/readyz`` and ``/metrics``."""
+        return {
+            **self._local.stats(),
+            "listening": self.listening,
+            "reconnects": self.reconnects,
+            "publish_failures": self.publish_failures,
+        }
+
     async def wait_listening(self) -> None:
         """Wait until the LISTEN connection is up (bound it with ``asyncio.timeout``)."""
         await self._listening.wait()
