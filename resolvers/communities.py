@@ -88,7 +88,7 @@ async def community_members(
     """`Community.members`, in the order they joined."""
     ctx: Context = info.context
     size = page_size(first, ctx.services.settings.max_page_size)
-    role_values = tuple(sorted(role.value for role in roles or ()))
+    role_values = tuple(sorted(str(role.value) for role in roles or ()))
     loaders = ctx.loaders
     items = await loaders.community_members.load(
         (community_pk, role_values, _after_id(after, "member"), size + 1)

@@ -38,7 +38,7 @@ def criteria_of(filter: CustomerFilter | None) -> CustomerCriteria:
         search=search or None,
         channels=tuple(filter.channel or ()),
         tags=tuple(sorted(set(filter.tag or ()))),
-        lifecycle_stages=tuple(stage.value for stage in filter.lifecycle_stage or ()),
+        lifecycle_stages=tuple(str(stage.value) for stage in filter.lifecycle_stage or ()),
         score_ranges=tuple(ranges),
         active_since=filter.active_since,
     )
@@ -49,16 +49,18 @@ def _cursor_kind(field: str, descending: bool) -> str:
 
 
 def decode_after(after: str | None, kind: str, field: str) -> tuple[Any, int] | None:
+    """The keyset position of a customer cursor made for the sort order ``kind``."""
     if after is None:
         return None
-    value, pk = decode_cursor(after, kind, 2)
+    text, pk = decode_cursor(after, kind, 2)
+    value: Any
     try:
         if field in _DATETIME_ORDERS:
-            value = datetime.fromisoformat(value)
+            value = datetime.fromisoformat(text)
         elif field in read.SCORE_FIELDS:
-            value = float(value)
+            value = float(text)
         else:
-            value = int(value)
+            value = int(text)
         return value, int(pk)
     except (TypeError, ValueError):
         raise BadUserInput("`after` is not a valid cursor") from None
@@ -78,7 +80,7 @@ async def customers(
     """The root `customers` field: merged customers are never listed."""
     ctx: Context = info.context
     size = page_size(first, ctx.services.settings.max_page_size)
-    field = (order_by.field if order_by else CustomerOrderField.ID).value
+    field = str((order_by.field if order_by else CustomerOrderField.ID).value)
     descending = order_by is not None and order_by.direction is OrderDirection.DESC
     kind = _cursor_kind(field, descending)
     criteria = criteria_of(filter)

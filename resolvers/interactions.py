@@ -37,8 +37,8 @@ def criteria_of(filter: InteractionFilter | None, *, nested: bool = False) -> In
         return InteractionCriteria()
     return InteractionCriteria(
         channels=tuple(filter.channel or ()),
-        kinds=tuple(kind.value for kind in filter.kind or ()),
-        direction=filter.direction.value if filter.direction is not None else None,
+        kinds=tuple(str(kind.value) for kind in filter.kind or ()),
+        direction=str(filter.direction.value) if filter.direction is not None else None,
         customer_id=(
             global_pk(filter.customer, "Customer", "filter.customer")
             if filter.customer is not None and not nested

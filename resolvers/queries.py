@@ -98,7 +98,7 @@ async def _accounts(ctx: Context, account_id: int | None = None) -> list[Channel
                 slug=row.slug,
                 name=row.name,
                 webhook_url=f"{base}/webhooks/{row.channel}/{row.slug}",
-                public_settings=public_settings(row.settings or {}, secret),
+                public_settings=public_settings(row.settings or {}, secret),  # type: ignore[arg-type]
                 created_at=row.created_at,
             )
         )

@@ -44,7 +44,7 @@ class ApiSchema(strawberry.Schema):
 def _build(max_depth: int, max_aliases: int) -> ApiSchema:
     # Rules are built once, so the rule tuple is the same on every request and the
     # validation cache hits (limiter *extensions* would miss it on every request).
-    rules = [max_depth_rule(max_depth), max_aliases_rule(max_aliases)]
+    rules: list[Any] = [max_depth_rule(max_depth), max_aliases_rule(max_aliases)]
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=PARSE_CACHE_SIZE),
         lambda: AddValidationRules(rules),
