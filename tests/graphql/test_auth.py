@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Seed, gid
+from graphql_seed import Seed, gid
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 

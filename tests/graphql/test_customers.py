@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import T0, Seed, gid
+from graphql_seed import T0, Seed, gid
 
 NAMES = "query($f: CustomerFilter, $o: CustomerOrder, $n: Int, $a: String) { customers(filter: $f, orderBy: $o, first: $n, after: $a) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { displayName } } } }"  # noqa: E501
 

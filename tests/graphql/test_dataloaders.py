@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from conftest import T0
+from graphql_seed import T0
 from sqlalchemy import event, insert
 
 from server import tables

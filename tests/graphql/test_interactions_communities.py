@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import T0, Seed, gid
+from graphql_seed import T0, Seed, gid
 
 INTERACTIONS = """query($f: InteractionFilter, $n: Int, $a: String) {
   interactions(filter: $f, first: $n, after: $a) {

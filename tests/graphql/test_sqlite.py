@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from conftest import T0, Seed, gid
+from graphql_seed import T0, Seed, gid
 
 from server.app import create_app
 from server.auth import create_token
