@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from plugins.channel import AccountContext, Channel, ChannelConfigError
 from plugins.manager import PluginManager
@@ -85,8 +86,8 @@ async def connect_account(
             exc.reason, code="INVALID", field=f"settings.{exc.field}" if exc.field else "settings"
         ) from exc
     existing = await session.scalar(
-        select(ChannelAccount.id).where(
-            ChannelAccount.channel == channel, ChannelAccount.slug == slug
+        select(col(ChannelAccount.id)).where(
+            col(ChannelAccount.channel) == channel, col(ChannelAccount.slug) == slug
         )
     )
     if existing is not None:
@@ -115,7 +116,9 @@ async def connect_account(
 async def find_account(session: AsyncSession, channel: str, slug: str) -> ChannelAccount | None:
     """The account at ``/webhooks/{channel}/{slug}``, or None."""
     result = await session.execute(
-        select(ChannelAccount).where(ChannelAccount.channel == channel, ChannelAccount.slug == slug)
+        select(ChannelAccount).where(
+            col(ChannelAccount.channel) == channel, col(ChannelAccount.slug) == slug
+        )
     )
     return result.scalar_one_or_none()
 
@@ -179,6 +182,7 @@ class DatabaseChannelState:
         async with self._sessions() as session, session.begin():
             await session.execute(
                 delete(ChannelStateRow).where(
-                    ChannelStateRow.account_id == self._account_id, ChannelStateRow.key == key
+                    col(ChannelStateRow.account_id) == self._account_id,
+                    col(ChannelStateRow.key) == key,
                 )
             )

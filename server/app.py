@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, plugins: PluginManager | None =
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.bus.start()
         loop = asyncio.get_running_loop()
-        loops = [loop.create_task(recover_pending(services))]
+        loops: list[asyncio.Task[object]] = [loop.create_task(recover_pending(services))]
         if settings.poll_interval_seconds > 0:
             loops.append(loop.create_task(run_poller(services)))
         try:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from server.tables import ApiToken
 
@@ -88,13 +89,17 @@ class Authenticator:
         async with self._sessions() as session:
             row = (
                 await session.execute(
-                    select(ApiToken.id, ApiToken.workspace_id, ApiToken.scope).where(
-                        ApiToken.token_hash == digest,
-                        ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                    select(col(ApiToken.id), col(ApiToken.workspace_id), col(ApiToken.scope)).where(
+                        col(ApiToken.token_hash) == digest,
+                        col(ApiToken.revoked_at).is_(None),
                     )
                 )
             ).first()
-        viewer = Viewer(workspace_id=row[1], scope=row[2], token_id=row[0]) if row else None
+        viewer = None
+        if row:
+            token_id, workspace_id, scope = row
+            assert token_id is not None  # a stored row's primary key
+            viewer = Viewer(workspace_id=workspace_id, scope=scope, token_id=token_id)
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[digest] = (now + self._ttl, viewer)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from plugins.models import MemberRole
 from server.customers import ChangeRejected, get_customer
@@ -35,7 +36,7 @@ async def get_community(
     community = (
         await session.execute(
             select(Community).where(
-                Community.workspace_id == workspace_id, Community.id == community_id
+                col(Community.workspace_id) == workspace_id, col(Community.id) == community_id
             )
         )
     ).scalar_one_or_none()
@@ -92,10 +93,10 @@ async def create_community(
                 field="externalId",
             )
         taken = await session.scalar(
-            select(Community.id).where(
-                Community.workspace_id == workspace_id,
-                Community.channel == channel,
-                Community.external_id == external_id,
+            select(col(Community.id)).where(
+                col(Community.workspace_id) == workspace_id,
+                col(Community.channel) == channel,
+                col(Community.external_id) == external_id,
             )
         )
         if taken is not None:
@@ -180,9 +181,9 @@ async def _membership(
     return (
         await session.execute(
             select(Membership).where(
-                Membership.workspace_id == workspace_id,
-                Membership.community_id == community_id,
-                Membership.customer_id == customer_id,
+                col(Membership.workspace_id) == workspace_id,
+                col(Membership.community_id) == community_id,
+                col(Membership.customer_id) == customer_id,
             )
         )
     ).scalar_one_or_none()

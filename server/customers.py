@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from plugins.models import CustomerChange, MemberRole
 from server.sqltypes import utcnow
@@ -104,7 +105,7 @@ async def get_customer(
     current = customer_id
     for _ in range(_MAX_MERGE_HOPS):
         query = select(Customer).where(
-            Customer.workspace_id == workspace_id, Customer.id == current
+            col(Customer.workspace_id) == workspace_id, col(Customer.id) == current
         )
         if lock:
             # Re-read after the lock is granted: a merge may have committed meanwhile.
@@ -291,10 +292,10 @@ async def merge_customers(
             await session.execute(
                 select(Customer)
                 .where(
-                    Customer.workspace_id == workspace_id,
-                    Customer.id.in_([survivor_id, merged_id]),  # type: ignore[union-attr]
+                    col(Customer.workspace_id) == workspace_id,
+                    col(Customer.id).in_([survivor_id, merged_id]),
                 )
-                .order_by(Customer.id)
+                .order_by(col(Customer.id))
                 .with_for_update()
             )
         )
@@ -336,7 +337,7 @@ async def merge_customers(
     # Customers merged earlier into the merged one now point at the survivor: one hop only.
     await session.execute(
         update(Customer)
-        .where(Customer.workspace_id == ws, Customer.merged_into_id == merged_id)
+        .where(col(Customer.workspace_id) == ws, col(Customer.merged_into_id) == merged_id)
         .values(merged_into_id=survivor_id)
     )
 
@@ -396,8 +397,8 @@ async def _merge_memberships(
         (
             await session.execute(
                 select(Membership).where(
-                    Membership.workspace_id == workspace_id,
-                    Membership.customer_id.in_([survivor_id, merged_id]),  # type: ignore[attr-defined]
+                    col(Membership.workspace_id) == workspace_id,
+                    col(Membership.customer_id).in_([survivor_id, merged_id]),
                 )
             )
         )
@@ -432,10 +433,10 @@ async def _merge_relationships(
         (
             await session.execute(
                 select(Relationship).where(
-                    Relationship.workspace_id == workspace_id,
+                    col(Relationship.workspace_id) == workspace_id,
                     or_(
-                        Relationship.source_id.in_(pair),  # type: ignore[attr-defined]
-                        Relationship.target_id.in_(pair),  # type: ignore[attr-defined]
+                        col(Relationship.source_id).in_(pair),
+                        col(Relationship.target_id).in_(pair),
                     ),
                 )
             )
@@ -483,20 +484,20 @@ async def _merge_tags(
     session: AsyncSession, workspace_id: int, survivor_id: int, merged_id: int
 ) -> int:
     """The survivor gets the union of both customers' tags."""
-    has = select(CustomerTag.tag_id).where(CustomerTag.customer_id == survivor_id)
+    has = select(col(CustomerTag.tag_id)).where(col(CustomerTag.customer_id) == survivor_id)
     result = await session.execute(
         update(CustomerTag)
         .where(
-            CustomerTag.workspace_id == workspace_id,
-            CustomerTag.customer_id == merged_id,
-            CustomerTag.tag_id.not_in(has.scalar_subquery()),  # type: ignore[attr-defined]
+            col(CustomerTag.workspace_id) == workspace_id,
+            col(CustomerTag.customer_id) == merged_id,
+            col(CustomerTag.tag_id).not_in(has.scalar_subquery()),
         )
         .values(customer_id=survivor_id)
         .execution_options(synchronize_session=False)
     )
     await session.execute(
         delete(CustomerTag).where(
-            CustomerTag.workspace_id == workspace_id, CustomerTag.customer_id == merged_id
+            col(CustomerTag.workspace_id) == workspace_id, col(CustomerTag.customer_id) == merged_id
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -511,8 +512,8 @@ async def _merge_score(
         for row in (
             await session.execute(
                 select(Score).where(
-                    Score.workspace_id == workspace_id,
-                    Score.customer_id.in_([survivor_id, merged_id]),  # type: ignore[attr-defined]
+                    col(Score.workspace_id) == workspace_id,
+                    col(Score.customer_id).in_([survivor_id, merged_id]),
                 )
             )
         ).scalars()
@@ -526,7 +527,7 @@ async def _merge_score(
     # The primary key moves, so update in SQL rather than through the identity map.
     await session.execute(
         update(Score)
-        .where(Score.customer_id == merged_id)
+        .where(col(Score.customer_id) == merged_id)
         .values(customer_id=survivor_id)
         .execution_options(synchronize_session=False)
     )

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 from sqlalchemy import func, select, text
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
@@ -77,7 +78,7 @@ async def metrics(request: Request) -> Response:
     services: Services = request.app.state.services
     async with services.sessions() as session:
         rows = await session.execute(
-            select(RawEvent.status, func.count()).group_by(RawEvent.status)
+            select(col(RawEvent.status), func.count()).group_by(col(RawEvent.status))
         )
         inbox = {status: int(count) for status, count in rows}
     for status in ("pending", "processed", "failed"):

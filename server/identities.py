@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from plugins.models import IdentityRef, Profile
 from server.sqltypes import utcnow
@@ -27,10 +28,10 @@ class Resolution:
 async def identity_known(session: AsyncSession, workspace_id: int, ref: IdentityRef) -> bool:
     """True when the workspace has seen ``ref`` before."""
     found = await session.scalar(
-        select(Identity.id).where(
-            Identity.workspace_id == workspace_id,
-            Identity.channel == ref.channel,
-            Identity.external_id == ref.external_id,
+        select(col(Identity.id)).where(
+            col(Identity.workspace_id) == workspace_id,
+            col(Identity.channel) == ref.channel,
+            col(Identity.external_id) == ref.external_id,
         )
     )
     return found is not None
@@ -57,11 +58,12 @@ async def resolve_customer(
         (
             await session.execute(
                 select(Identity).where(
-                    Identity.workspace_id == workspace_id,
+                    col(Identity.workspace_id) == workspace_id,
                     or_(
                         *(
                             and_(
-                                Identity.channel == k.channel, Identity.external_id == k.external_id
+                                col(Identity.channel) == k.channel,
+                                col(Identity.external_id) == k.external_id,
                             )
                             for k in keys
                         )
@@ -79,8 +81,8 @@ async def resolve_customer(
         customer = await _survivor(session, own.customer_id)
     else:
         # Join through the oldest customer an alias points to, if any.
-        for row in sorted(rows, key=lambda r: r.customer_id):
-            customer = await _survivor(session, row.customer_id)
+        for alias in sorted(rows, key=lambda r: r.customer_id):
+            customer = await _survivor(session, alias.customer_id)
             break
     created = customer is None
     if customer is None:
@@ -171,7 +173,7 @@ async def _add_platform_tags(
 ) -> None:
     for name in {n.strip() for n in names if n and n.strip()}:
         tag = await session.scalar(
-            select(Tag).where(Tag.workspace_id == workspace_id, Tag.name == name)
+            select(Tag).where(col(Tag.workspace_id) == workspace_id, col(Tag.name) == name)
         )
         if tag is None:
             tag = Tag(workspace_id=workspace_id, name=name)

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from plugins.channel import (
     AccountContext,
@@ -157,7 +158,7 @@ async def store_raw_event(
         async with services.sessions() as session:
             existing = await session.scalar(
                 select(RawEvent).where(
-                    RawEvent.account_id == account.id, RawEvent.dedupe_key == key
+                    col(RawEvent.account_id) == account.id, col(RawEvent.dedupe_key) == key
                 )
             )
             if existing is not None:
@@ -214,7 +215,7 @@ async def _mark_raw(services: Services, raw_id: int, status: str, error: str | N
     async with services.sessions() as session, session.begin():
         await session.execute(
             update(RawEvent)
-            .where(RawEvent.id == raw_id)
+            .where(col(RawEvent.id) == raw_id)
             .values(
                 status=status,
                 error=error[:2000] if error else None,
@@ -363,10 +364,12 @@ async def _store_event(
 def _customer_changes(
     workspace_id: int, customer_id: int, resolution: Any, event: InboundEvent
 ) -> list[CustomerChange]:
+    sender = event.sender
+    assert sender is not None  # events without a sender store no interaction
     changes = []
     if resolution.created:
         changes.append(
-            CustomerChange(workspace_id, customer_id, "created", {"channel": event.sender.channel})
+            CustomerChange(workspace_id, customer_id, "created", {"channel": sender.channel})
         )
     elif resolution.changed_fields:
         changes.append(
@@ -386,7 +389,7 @@ def _customer_changes(
                 workspace_id,
                 customer_id,
                 "followed" if followed else "unfollowed",
-                {"channel": event.sender.channel},
+                {"channel": sender.channel},
             )
         )
     return changes
@@ -454,9 +457,9 @@ async def stored_replies(
     async with services.sessions() as session:
         rows = (
             await session.execute(
-                select(Interaction.external_id, Interaction.data).where(
-                    Interaction.account_id == account.id,
-                    Interaction.external_id.in_(list(wanted)),  # type: ignore[union-attr]
+                select(col(Interaction.external_id), col(Interaction.data)).where(
+                    col(Interaction.account_id) == account.id,
+                    col(Interaction.external_id).in_(list(wanted)),
                 )
             )
         ).all()
@@ -509,11 +512,11 @@ async def _recover_batch(services: Services, limit: int = 100) -> int:
                 await session.execute(
                     select(RawEvent)
                     .where(
-                        or_(RawEvent.status == "pending", RawEvent.status == "failed"),
-                        RawEvent.attempts < MAX_ATTEMPTS,
-                        RawEvent.received_at < cutoff,
+                        or_(col(RawEvent.status) == "pending", col(RawEvent.status) == "failed"),
+                        col(RawEvent.attempts) < MAX_ATTEMPTS,
+                        col(RawEvent.received_at) < cutoff,
                     )
-                    .order_by(RawEvent.id)
+                    .order_by(col(RawEvent.id))
                     .limit(limit)
                 )
             )

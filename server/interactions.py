@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from plugins.manager import await_me_maybe
 from plugins.models import CustomerChange, IdentityRef, StoredInteraction
@@ -53,7 +54,7 @@ async def find_by_external_id(
     """The interaction stored for (account, external id), if any."""
     result = await session.execute(
         select(Interaction).where(
-            Interaction.account_id == account_id, Interaction.external_id == external_id
+            col(Interaction.account_id) == account_id, col(Interaction.external_id) == external_id
         )
     )
     return result.scalar_one_or_none()

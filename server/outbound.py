@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from plugins.channel import Channel
 from plugins.models import Direction, IdentityRef, InteractionKind, OutboundMessage, SendResult
@@ -110,11 +111,11 @@ async def _route(
     account_id: int | None,
 ) -> tuple[ChannelAccount, Identity]:
     """The account to send through and the customer's identity on it."""
-    query = select(ChannelAccount).where(ChannelAccount.workspace_id == workspace_id)
+    query = select(ChannelAccount).where(col(ChannelAccount.workspace_id) == workspace_id)
     if account_id is not None:
-        query = query.where(ChannelAccount.id == account_id)
+        query = query.where(col(ChannelAccount.id) == account_id)
     if channel is not None:
-        query = query.where(ChannelAccount.channel == channel)
+        query = query.where(col(ChannelAccount.channel) == channel)
     accounts = {a.id: a for a in (await session.execute(query)).scalars()}
     if not accounts:
         raise SendRefused(
@@ -126,7 +127,8 @@ async def _route(
         (
             await session.execute(
                 select(Identity).where(
-                    Identity.workspace_id == workspace_id, Identity.customer_id == customer_id
+                    col(Identity.workspace_id) == workspace_id,
+                    col(Identity.customer_id) == customer_id,
                 )
             )
         )
@@ -136,13 +138,13 @@ async def _route(
     # Prefer the account the customer last spoke to.
     last = (
         await session.execute(
-            select(Interaction.account_id)
+            select(col(Interaction.account_id))
             .where(
-                Interaction.customer_id == customer_id,
-                Interaction.direction == str(Direction.INBOUND),
-                Interaction.account_id.in_(list(accounts)),  # type: ignore[union-attr]
+                col(Interaction.customer_id) == customer_id,
+                col(Interaction.direction) == str(Direction.INBOUND),
+                col(Interaction.account_id).in_(list(accounts)),
             )
-            .order_by(Interaction.occurred_at.desc())  # type: ignore[attr-defined]
+            .order_by(col(Interaction.occurred_at).desc())
             .limit(1)
         )
     ).scalar_one_or_none()
@@ -167,13 +169,13 @@ async def _check_window(
         return
     last = (
         await session.execute(
-            select(Interaction.occurred_at, Interaction.kind)
+            select(col(Interaction.occurred_at), col(Interaction.kind))
             .where(
-                Interaction.customer_id == customer_id,
-                Interaction.account_id == account.id,
-                Interaction.direction == str(Direction.INBOUND),
+                col(Interaction.customer_id) == customer_id,
+                col(Interaction.account_id) == account.id,
+                col(Interaction.direction) == str(Direction.INBOUND),
             )
-            .order_by(Interaction.occurred_at.desc())  # type: ignore[attr-defined]
+            .order_by(col(Interaction.occurred_at).desc())
             .limit(1)
         )
     ).first()

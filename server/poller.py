@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy import Text, cast, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from plugins.channel import Channel, ChannelError
 from server.accounts import account_context
@@ -47,9 +48,9 @@ async def claim_lease(services: Services, account_id: int, seconds: float) -> bo
         taken = await session.execute(
             update(ChannelState)
             .where(
-                ChannelState.account_id == account_id,
-                ChannelState.key == LEASE_KEY,
-                (ChannelState.expires_at < now)  # type: ignore[operator]
+                col(ChannelState.account_id) == account_id,
+                col(ChannelState.key) == LEASE_KEY,
+                (col(ChannelState.expires_at) < now)
                 | (cast(ChannelState.value, Text) == json.dumps(HOLDER)),
             )
             .values(value=HOLDER, expires_at=until, updated_at=now)
@@ -57,8 +58,8 @@ async def claim_lease(services: Services, account_id: int, seconds: float) -> bo
         if taken.rowcount:  # type: ignore[attr-defined]
             return True
         exists = await session.scalar(
-            select(ChannelState.key).where(
-                ChannelState.account_id == account_id, ChannelState.key == LEASE_KEY
+            select(col(ChannelState.key)).where(
+                col(ChannelState.account_id) == account_id, col(ChannelState.key) == LEASE_KEY
             )
         )
         if exists is not None:
@@ -102,7 +103,7 @@ async def poll_due_accounts(services: Services) -> int:
         accounts = (
             (
                 await session.execute(
-                    select(ChannelAccount).where(ChannelAccount.channel.in_(pulling))  # type: ignore[attr-defined]
+                    select(ChannelAccount).where(col(ChannelAccount.channel).in_(pulling))
                 )
             )
             .scalars()

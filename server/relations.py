@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from plugins.models import InboundEvent, Relation
 from server.identities import resolve_customer
@@ -30,9 +31,9 @@ async def apply_relations(
         target_id: int | None = None
         if relation.referral_code is not None:
             target_id = await session.scalar(
-                select(ReferralCode.customer_id).where(
-                    ReferralCode.workspace_id == workspace_id,
-                    ReferralCode.code == relation.referral_code,
+                select(col(ReferralCode.customer_id)).where(
+                    col(ReferralCode.workspace_id) == workspace_id,
+                    col(ReferralCode.code) == relation.referral_code,
                 )
             )
             if target_id is None:
@@ -59,9 +60,9 @@ async def count_edge(
     """Add one occurrence of the edge ``source → target`` of ``kind``."""
     edge = await session.scalar(
         select(Relationship).where(
-            Relationship.source_id == source_id,
-            Relationship.target_id == target_id,
-            Relationship.kind == kind,
+            col(Relationship.source_id) == source_id,
+            col(Relationship.target_id) == target_id,
+            col(Relationship.kind) == kind,
         )
     )
     if edge is None:
@@ -90,9 +91,9 @@ async def apply_community(
         return None
     community = await session.scalar(
         select(Community).where(
-            Community.workspace_id == workspace_id,
-            Community.channel == account.channel,
-            Community.external_id == ref.external_id,
+            col(Community.workspace_id) == workspace_id,
+            col(Community.channel) == account.channel,
+            col(Community.external_id) == ref.external_id,
         )
     )
     if community is None:
@@ -115,7 +116,8 @@ async def apply_community(
         assert member.id is not None
         existing = await session.scalar(
             select(Membership).where(
-                Membership.community_id == community.id, Membership.customer_id == member.id
+                col(Membership.community_id) == community.id,
+                col(Membership.customer_id) == member.id,
             )
         )
         if change.joined and existing is None:
@@ -131,6 +133,6 @@ async def apply_community(
         elif change.joined and existing is not None:
             existing.role = str(change.role)
         elif not change.joined and existing is not None:
-            await session.execute(delete(Membership).where(Membership.id == existing.id))
+            await session.execute(delete(Membership).where(col(Membership.id) == existing.id))
     await session.flush()
     return community.id

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from server.customers import ChangeRejected, get_customer
 from server.tables import CustomerTag, Tag
@@ -63,20 +64,27 @@ async def ensure_tags(session: AsyncSession, workspace_id: int, names: list[str]
         [{"workspace_id": workspace_id, "name": name} for name in names],
     )
     rows = await session.execute(
-        select(Tag.name, Tag.id).where(
-            Tag.workspace_id == workspace_id,
-            Tag.name.in_(names),  # type: ignore[attr-defined]
+        select(col(Tag.name), col(Tag.id)).where(
+            col(Tag.workspace_id) == workspace_id,
+            col(Tag.name).in_(names),
         )
     )
-    return {name: tag_id for name, tag_id in rows}
+    ids: dict[str, int] = {}
+    for name, tag_id in rows:
+        assert tag_id is not None  # a stored row's primary key
+        ids[name] = tag_id
+    return ids
 
 
 async def customer_tags(session: AsyncSession, workspace_id: int, customer_id: int) -> list[str]:
     """The names of a customer's tags, sorted."""
     rows = await session.execute(
-        select(Tag.name)
-        .join(CustomerTag, CustomerTag.tag_id == Tag.id)
-        .where(CustomerTag.workspace_id == workspace_id, CustomerTag.customer_id == customer_id)
+        select(col(Tag.name))
+        .join(CustomerTag, col(CustomerTag.tag_id) == col(Tag.id))
+        .where(
+            col(CustomerTag.workspace_id) == workspace_id,
+            col(CustomerTag.customer_id) == customer_id,
+        )
         .order_by(Tag.name)
     )
     return list(rows.scalars())
@@ -120,15 +128,15 @@ async def _remove_tags(
     before = set(await customer_tags(session, workspace_id, customer_id))
     removed = [name for name in names if name in before]
     if removed:
-        tag_ids = select(Tag.id).where(
-            Tag.workspace_id == workspace_id,
-            Tag.name.in_(removed),  # type: ignore[attr-defined]
+        tag_ids = select(col(Tag.id)).where(
+            col(Tag.workspace_id) == workspace_id,
+            col(Tag.name).in_(removed),
         )
         await session.execute(
             delete(CustomerTag).where(
-                CustomerTag.workspace_id == workspace_id,
-                CustomerTag.customer_id == customer_id,
-                CustomerTag.tag_id.in_(tag_ids.scalar_subquery()),  # type: ignore[attr-defined]
+                col(CustomerTag.workspace_id) == workspace_id,
+                col(CustomerTag.customer_id) == customer_id,
+                col(CustomerTag.tag_id).in_(tag_ids.scalar_subquery()),
             )
         )
     return await customer_tags(session, workspace_id, customer_id), removed

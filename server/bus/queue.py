@@ -90,4 +90,4 @@ class SubscriberQueue:
         if item is _CLOSED:
             self._items.appendleft(_CLOSED)
             raise StopAsyncIteration
-        return item  # type: ignore[no-any-return]
+        return item
