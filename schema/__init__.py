@@ -16,6 +16,7 @@ from strawberry.extensions import AddValidationRules, ParserCache, ValidationCac
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
+from schema.execution import FastExecutionContext
 from schema.extensions import ApiGate, log_unexpected
 from schema.mutation import Mutation
 from schema.query import Query
@@ -57,6 +58,7 @@ def _build(max_depth: int, max_aliases: int) -> ApiSchema:
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=FastExecutionContext,
     )
     # Imported here: ``resolvers`` imports ``schema``'s modules.
     from resolvers import prefetch
