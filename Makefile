@@ -14,7 +14,7 @@ export TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@$(PG_HOST):$(PG_PORT)/
 
 help:
 	@echo "make run     migrate, load the demo workspace, serve on http://127.0.0.1:8000/graphql"
-	@echo "make test    lint (ruff) and the whole test suite on PostgreSQL"
+	@echo "make test    lint (ruff, mypy) and the whole test suite on PostgreSQL"
 	@echo "make lint    ruff check, ruff format --check, mypy"
 	@echo "make schema  write schema.graphql from the GraphQL schema"
 
@@ -48,6 +48,7 @@ postgres:
 test: $(STAMP) postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
+from strawberry.scalars import JSON
 
 from resolvers.mutations.base import require_scope, services_of, transaction, user_error
 from schema.channel import ChannelAccount
@@ -49,7 +52,7 @@ async def connect_channel(
         slug=row.slug,
         name=row.name,
         webhook_url=connected.webhook_url,
-        public_settings=public_settings(plugin, row.settings),
+        public_settings=cast(JSON, public_settings(plugin, row.settings)),
         created_at=row.created_at,
     )
     return ConnectChannelPayload(account=account, setup_instructions=connected.setup_instructions)

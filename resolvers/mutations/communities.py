@@ -68,7 +68,7 @@ async def change_member(
                 )
             else:
                 await communities.add_member(
-                    session, viewer.workspace_id, community_id, customer.id, role.value
+                    session, viewer.workspace_id, community_id, customer.id, str(role.value)
                 )
             community = await communities.get_community(session, viewer.workspace_id, community_id)
     except ChangeRejected as exc:

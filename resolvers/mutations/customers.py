@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 
@@ -44,8 +44,8 @@ async def create_customer(
                 handle=data.handle,
                 email=data.email,
                 phone=data.phone,
-                lifecycle_stage=data.lifecycle_stage.value if data.lifecycle_stage else None,
-                attributes=data.attributes,
+                lifecycle_stage=str(data.lifecycle_stage.value) if data.lifecycle_stage else None,
+                attributes=cast("dict[str, Any] | None", data.attributes),
             )
             assert row.id is not None
             names: list[str] = []

@@ -68,10 +68,10 @@ async def record_interaction(
             services,
             viewer.workspace_id,
             customer.id,
-            kind=data.kind.value,
+            kind=str(data.kind.value),
             content=content,
             occurred_at=occurred_at,
-            direction=data.direction.value,
+            direction=str(data.direction.value),
             community_id=community_id,
             data=payload,
         )
