@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from plugins.channel import AccountContext, Channel, ChannelConfigError
 from plugins.manager import PluginManager
+from server.errors import ChangeRejected
 from server.sqltypes import utcnow
 from server.tables import ChannelAccount
 from server.tables import ChannelState as ChannelStateRow
@@ -21,13 +22,8 @@ from server.tables import ChannelState as ChannelStateRow
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
-class AccountError(ValueError):
-    """Connecting an account failed; ``code`` is a userError code, ``field`` the input."""
-
-    def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.field = field
+class AccountError(ChangeRejected):
+    """Connecting an account failed; nothing was stored."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from plugins.models import MemberRole
-from server.customers import ChangeRejected, get_customer
+from server.customers import get_customer
+from server.errors import ChangeRejected
 from server.tables import Community, Membership
 
 NAME_LIMIT = 200

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from plugins.models import CustomerChange, MemberRole
+from server.errors import ChangeRejected
 from server.sqltypes import utcnow
 from server.tables import (
     Customer,
@@ -62,20 +63,6 @@ _MAX_MERGE_HOPS = 8
 
 # Profile fields the survivor of a merge takes from the merged customer when it lacks them.
 _FILLABLE = ("display_name", "handle", "email", "phone", "avatar_url", "language", "location")
-
-
-class ChangeRejected(ValueError):
-    """An expected failure of a change: reported to the caller as a userError.
-
-    ``code`` is a userError code (NOT_FOUND, INVALID, DUPLICATE, CONFLICT …) and ``field`` the
-    input field at fault, when one is.
-    """
-
-    def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.field = field
 
 
 @dataclass(slots=True)

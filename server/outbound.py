@@ -12,6 +12,7 @@ from sqlmodel import col
 from plugins.channel import Channel
 from plugins.models import Direction, IdentityRef, InteractionKind, OutboundMessage, SendResult
 from server.accounts import account_context
+from server.errors import ChangeRejected
 from server.interactions import NewInteraction, add_interaction, announce, stored_view
 from server.services import Services
 from server.sqltypes import utcnow
@@ -20,14 +21,8 @@ from server.tables import ChannelAccount, Customer, Identity, Interaction
 log = logging.getLogger(__name__)
 
 
-class SendRefused(Exception):
-    """The message was not sent; ``code`` is a userError code, nothing was stored."""
-
-    def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.field = field
+class SendRefused(ChangeRejected):
+    """The message was not sent; nothing was stored."""
 
 
 @dataclass(slots=True)

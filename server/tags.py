@@ -10,7 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from server.customers import ChangeRejected, get_customer
+from server.customers import get_customer
+from server.errors import ChangeRejected
 from server.tables import CustomerTag, Tag
 
 MAX_TAG_LENGTH = 100

@@ -14,7 +14,7 @@ from plugins.models import CustomerChange
 from schema.errors import UserError, UserErrorCode
 from schema.node import from_global_id
 from server.auth import Viewer
-from server.customers import ChangeRejected
+from server.errors import ChangeRejected
 from server.interactions import notify_customer_changed
 from server.services import Services
 

@@ -12,7 +12,7 @@ from schema.channel import ChannelAccount
 from schema.mutation_types import ConnectChannelInput, ConnectChannelPayload
 from schema.node import to_global_id
 from server.accounts import AccountError, connect_account, public_settings
-from server.customers import ChangeRejected
+from server.errors import ChangeRejected
 
 
 async def connect_channel(

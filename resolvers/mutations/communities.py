@@ -20,7 +20,7 @@ from schema.mutation_types import (
     CreateCommunityPayload,
 )
 from server import communities, customers
-from server.customers import ChangeRejected
+from server.errors import ChangeRejected
 
 
 async def create_community(

@@ -26,7 +26,8 @@ from schema.mutation_types import (
 )
 from schema.node import to_global_id
 from server import customers, tags
-from server.customers import ChangeRejected, customer_change
+from server.customers import customer_change
+from server.errors import ChangeRejected
 
 
 async def create_customer(

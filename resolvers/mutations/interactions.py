@@ -17,7 +17,7 @@ from resolvers.mutations.base import (
 from schema.interaction import Interaction
 from schema.mutation_types import RecordInteractionInput, RecordInteractionPayload
 from server import communities, customers
-from server.customers import ChangeRejected
+from server.errors import ChangeRejected
 from server.interactions import record_manual_interaction
 from server.sqltypes import utcnow
 

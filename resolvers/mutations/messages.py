@@ -17,7 +17,7 @@ from schema.errors import UserError, UserErrorCode
 from schema.interaction import Interaction
 from schema.mutation_types import SendMessageInput, SendMessagePayload
 from server import customers
-from server.customers import ChangeRejected
+from server.errors import ChangeRejected
 from server.outbound import SendRefused, send_message
 
 MAX_TEXT_LENGTH = 20_000

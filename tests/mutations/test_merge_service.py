@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.communities import add_member, create_community
-from server.customers import ChangeRejected, create_customer, merge_customers
+from server.customers import create_customer, merge_customers
+from server.errors import ChangeRejected
 from server.tables import (
     Customer,
     CustomerMerge,
