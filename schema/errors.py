@@ -40,6 +40,11 @@ class UserErrorCode(enum.Enum):
     CHANNEL_ERROR = strawberry.enum_value(
         "channel_error", description="The channel's platform refused or failed the request."
     )
+    OUTSIDE_REPLY_WINDOW = strawberry.enum_value(
+        "outside_reply_window",
+        description="The channel only lets the brand write within a window after the "
+        "customer's last message (WeChat, Weibo: 48 hours), or the customer unfollowed.",
+    )
 
 
 @strawberry.type(description="An expected failure of a mutation, reported as data.")
