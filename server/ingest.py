@@ -85,13 +85,15 @@ async def receive_webhook(
     Raises the channel's ``VerificationFailed``/``InvalidPayload`` before anything is
     stored; the caller turns them into 403/400.
     """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + channel.reply_deadline
     context = account_context(services.sessions, account, services.settings.public_url)
     payload = await channel.verify(request, context)
     events = channel.parse(payload, context)
     # Bounded: past the deadline the platform stops listening, so answering then is moot;
     # a failure here is a 503 and the platform retries (nothing was acknowledged).
     raw, is_new = await asyncio.wait_for(
-        store_raw_event(services, account, payload, events), channel.reply_deadline
+        store_raw_event(services, account, payload, events), max(deadline - loop.time(), 0.1)
     )
     if not is_new and raw.status == "processed":
         # A platform retry: answer as the first time, store nothing.
@@ -101,7 +103,8 @@ async def receive_webhook(
         process_raw_event(services, channel, account, context, raw.id, events),
         name=f"ingest-{channel.name}-{raw.id}",
     )
-    done, _ = await asyncio.wait({task}, timeout=channel.reply_deadline)
+    # One deadline for the whole request: what the inbox write took is not given twice.
+    done, _ = await asyncio.wait({task}, timeout=max(deadline - loop.time(), 0.0))
     replies: list[Reply] = []
     if task in done and task.exception() is None:
         replies = task.result()
