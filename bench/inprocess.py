@@ -1,7 +1,8 @@
 """Where one request's time goes, measured inside one process (no HTTP server, no load).
 
 Runs the read benchmark's query against ``server.app:create_app`` through an in-process
-ASGI client, one request at a time, and prints per request: wall time, the SQL statements
+ASGI client, one request at a time, and prints per request: wall and CPU time (this
+process only: the client, the app and the driver, not PostgreSQL), the SQL statements
 sent, the time the cyclic garbage collector took (and the same run again with the
 collector tuned, to size what tuning it would give), and optionally cProfile's top
 functions with their call counts. The bench database must be seeded (``bench/read.py
@@ -56,6 +57,7 @@ class Run:
 
     label: str
     wall_ms: list[float]
+    cpu_ms: list[float]
     statements: int
     gc: GcMeter
 
@@ -65,7 +67,8 @@ class Run:
         gens = ", ".join(f"gen{g} {c / n:.1f}" for g, c in self.gc.collections.items())
         return (
             f"{self.label:<28} median {statistics.median(self.wall_ms):7.2f} ms  "
-            f"mean {statistics.fmean(self.wall_ms):7.2f} ms  SQL statements "
+            f"mean {statistics.fmean(self.wall_ms):7.2f} ms  "
+            f"CPU median {statistics.median(self.cpu_ms):6.2f} ms  SQL statements "
             f"{self.statements / n:5.1f}  GC {self.gc.seconds * 1000 / n:6.2f} ms ({gens})"
         )
 
@@ -78,16 +81,18 @@ async def _series(
     gc.callbacks.append(meter)
     counter[0] = 0
     wall: list[float] = []
+    cpu: list[float] = []
     try:
         for _ in range(requests):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = await client.post("/graphql", content=body, headers=headers)
             wall.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
             if response.status_code != 200 or "errors" in response.json():
                 raise RuntimeError(f"the query failed: {response.text[:500]}")
     finally:
         gc.callbacks.remove(meter)
-    return Run(label, wall, counter[0], meter)
+    return Run(label, wall, cpu, counter[0], meter)
 
 
 async def probe(args: argparse.Namespace) -> None:
