@@ -69,17 +69,17 @@ def connection(
     items: Sequence[Interaction], size: int, after: str | None, count: CountFn
 ) -> InteractionConnection:
     """A connection of the first ``size`` of ``items`` (one more means a next page)."""
-    edges = [
-        InteractionEdge(
-            cursor=encode_cursor(CURSOR_KIND, item.occurred_at.isoformat(), item.pk), node=item
-        )
-        for item in items[:size]
-    ]
+    edges = [InteractionEdge.of(item, cursor_of) for item in items[:size]]
+    # Only the first and last cursors go into the page info.
+    ends = [edges[0].cursor, edges[-1].cursor] if edges else []
     return InteractionConnection(
-        edges=edges,
-        page_info=page_info([edge.cursor for edge in edges], len(items) > size, after),
-        count=count,
+        edges=edges, page_info=page_info(ends, len(items) > size, after), count=count
     )
+
+
+def cursor_of(item: Interaction) -> str:
+    """The cursor of an interaction in a list sorted newest first."""
+    return encode_cursor(CURSOR_KIND, item.occurred_at.isoformat(), item.pk)
 
 
 async def interactions(
@@ -100,7 +100,7 @@ async def interactions(
     async def count() -> int:
         return int(await ctx.db.scalar(read.interactions_count(workspace_id, criteria)))
 
-    return connection([Interaction.from_row(row) for row in rows], size, after, count)
+    return connection([Interaction.from_read_row(row) for row in rows], size, after, count)
 
 
 async def customer_interactions(

@@ -103,7 +103,7 @@ class Loaders:
 
     async def _interactions(self, ids: list[int]) -> list[Interaction | None]:
         rows = await self.db.all(read.interactions_by_id(self.workspace_id, ids))
-        found = {row.id: Interaction.from_row(row) for row in rows}
+        found = {row[0]: Interaction.from_read_row(row) for row in rows}
         return [found.get(pk) for pk in ids]
 
     # -- a customer's details ------------------------------------------------------------------
@@ -170,7 +170,8 @@ class Loaders:
                 self.workspace_id, customer_ids, criteria, after, limit
             )
             for row in await self.db.all(statement):
-                found[(row.customer_id, criteria, after, limit)].append(Interaction.from_row(row))
+                item = Interaction.from_read_row(row)
+                found[(item.customer_pk, criteria, after, limit)].append(item)
         return [found.get(key, []) for key in keys]
 
     @cached_property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -56,6 +58,45 @@ class Interaction(Node):
     in_reply_to_pk: strawberry.Private[int | None]
 
     @classmethod
+    def from_read_row(cls, row: Any) -> Interaction:
+        """Build from a row of ``server.read.INTERACTION_COLUMNS`` (``data`` as JSON text).
+
+        A page of 50 customers holds 300 interactions of which a query usually selects a
+        field or two: the global id, the enums and the decoded ``data`` are derived on first
+        access (``__getattr__``), and stay plain attributes for the executor.
+        """
+        (pk, channel, kind, direction, content_type, content, occurred_at, sentiment,
+         external_id, thread_id, delivery_status, data, customer_pk, community_pk,
+         in_reply_to_pk) = row  # fmt: skip
+        self = cls.__new__(cls)
+        self.__dict__.update(
+            pk=pk,
+            channel=channel,
+            content_type=content_type,
+            content=content,
+            occurred_at=occurred_at,
+            sentiment=sentiment,
+            external_id=external_id,
+            thread_id=thread_id,
+            delivery_status=delivery_status,
+            customer_pk=customer_pk,
+            community_pk=community_pk,
+            in_reply_to_pk=in_reply_to_pk,
+            _stored=(kind, direction, data),
+        )
+        return self
+
+    if not TYPE_CHECKING:  # keeps mypy checking attribute names
+
+        def __getattr__(self, name: str) -> Any:
+            # Only called for attributes not set yet: the derived fields of from_read_row.
+            derive = _DERIVED.get(name)
+            if derive is None or "_stored" not in self.__dict__:
+                raise AttributeError(name)
+            value = self.__dict__[name] = derive(self)
+            return value
+
+    @classmethod
     def from_row(cls, row: Any) -> Interaction:
         """Build from anything with the interaction table's column names as attributes."""
         return cls(
@@ -94,12 +135,46 @@ class Interaction(Node):
         return await info.context.loaders.interactions.load(self.in_reply_to_pk)  # type: ignore[no-any-return]
 
 
+def _stored(item: Any) -> tuple[str | None, str | None, str | None]:
+    return item.__dict__["_stored"]  # type: ignore[no-any-return]
+
+
+def _decoded(text: str | None) -> Any:
+    return json.loads(text) if text is not None else None
+
+
+_DERIVED: dict[str, Callable[[Any], Any]] = {
+    "id": lambda item: to_global_id("Interaction", item.pk),
+    "kind": lambda item: enum_of(InteractionKind, _stored(item)[0], InteractionKind.OTHER),
+    "direction": lambda item: enum_of(Direction, _stored(item)[1], Direction.INBOUND),
+    "data": lambda item: _decoded(_stored(item)[2]),
+}
+"""The fields ``Interaction.from_read_row`` leaves to first access, and how to derive them."""
+
+
 @strawberry.type(description="An interaction in a list, with its cursor.")
 class InteractionEdge:
     """An edge of `InteractionConnection`."""
 
     cursor: str = strawberry.field(description="Pass as `after` to continue after this item.")
     node: Interaction = strawberry.field(description="The interaction.")
+
+    @classmethod
+    def of(cls, node: Interaction, cursor_of: Callable[[Interaction], str]) -> InteractionEdge:
+        """An edge whose cursor is ``cursor_of(node)``, computed when first read: most
+        queries ask for the nodes only."""
+        self = cls.__new__(cls)
+        self.__dict__.update(node=node, _cursor_of=cursor_of)
+        return self
+
+    if not TYPE_CHECKING:  # keeps mypy checking attribute names
+
+        def __getattr__(self, name: str) -> Any:
+            cursor_of = self.__dict__.get("_cursor_of")
+            if name != "cursor" or cursor_of is None:
+                raise AttributeError(name)
+            value = self.__dict__["cursor"] = cursor_of(self.node)
+            return value
 
 
 @strawberry.type(description="A page of interactions, newest first.")
