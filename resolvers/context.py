@@ -34,6 +34,11 @@ class Reader:
         self._connection: AsyncConnection | None = None
         self._lock = asyncio.Lock() if shared else None
 
+    @property
+    def on_postgresql(self) -> bool:
+        """Whether statements run on PostgreSQL (which has constructs SQLite lacks)."""
+        return self._engine.dialect.name == "postgresql"
+
     async def all(self, statement: Any) -> Sequence[Any]:
         """Every row of ``statement``."""
         if self._lock is None:

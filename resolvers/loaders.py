@@ -167,7 +167,12 @@ class Loaders:
         found: dict[InteractionPageKey, list[Interaction]] = defaultdict(list)
         for (criteria, after, limit), customer_ids in _by_spec(keys).items():
             statement = read.interactions_of_customers(
-                self.workspace_id, customer_ids, criteria, after, limit
+                self.workspace_id,
+                customer_ids,
+                criteria,
+                after,
+                limit,
+                lateral=self.db.on_postgresql,
             )
             for row in await self.db.all(statement):
                 item = Interaction.from_read_row(row)

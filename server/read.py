@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     Text,
@@ -25,8 +26,10 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     tuple_,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from server import tables
@@ -399,11 +402,17 @@ def interactions_of_customers(
     criteria: InteractionCriteria,
     after: tuple[datetime, int] | None,
     limit: int,
+    *,
+    lateral: bool = False,
 ) -> Select[Any]:
     """The newest ``limit`` interactions of each of many customers, in one statement.
 
-    Rows come ordered by customer, newest first within each.
+    Rows come grouped by customer, newest first within each. ``lateral`` (PostgreSQL)
+    reads each customer's newest rows from the (customer_id, occurred_at) index and stops
+    at ``limit``; otherwise ``ROW_NUMBER()`` ranks every interaction of the customers.
     """
+    if lateral:
+        return _latest_interactions_lateral(workspace_id, customer_ids, criteria, after, limit)
     rank = (
         func.row_number()
         .over(
@@ -425,6 +434,36 @@ def interactions_of_customers(
         select(*(ranked.c[c.name] for c in INTERACTION_COLUMNS))
         .where(ranked.c.rank <= limit)
         .order_by(ranked.c.customer_id, ranked.c.rank)
+    )
+
+
+def _latest_interactions_lateral(
+    workspace_id: int,
+    customer_ids: Sequence[int],
+    criteria: InteractionCriteria,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> Select[Any]:
+    parent = (
+        func.unnest(literal(list(customer_ids), postgresql.ARRAY(BigInteger)))
+        .table_valued("id", with_ordinality="position")
+        .render_derived(name="parent")
+    )
+    latest = (
+        select(*INTERACTION_COLUMNS)
+        .where(
+            *_interaction_conditions(workspace_id, criteria),
+            interaction.c.customer_id == parent.c.id,
+            *_before(after),
+        )
+        .order_by(interaction.c.occurred_at.desc(), interaction.c.id.desc())
+        .limit(limit)
+        .lateral("latest")
+    )
+    return (
+        select(*(latest.c[c.name] for c in INTERACTION_COLUMNS))
+        .select_from(parent.join(latest, true()))
+        .order_by(parent.c.position, latest.c.occurred_at.desc(), latest.c.id.desc())
     )
 
 
