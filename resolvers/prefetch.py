@@ -3,16 +3,17 @@
 `customers(first: 50) { edges { node { identities tags scores interactions(first: 5) } } }`
 would otherwise resolve 200 asynchronous fields, each a DataLoader future that graphql-core
 wraps in a task. Instead the `customers` resolver looks at what is selected under
-`edges.node`, loads those details for the whole page at once (the same DataLoaders, so the
-same statements), and hands each customer its values by response key. The fields' resolvers
+`edges.node`, loads those details for the whole page at once (the DataLoaders' batch
+functions, called directly with the page's ids: the same statements, without a future per
+customer), and hands each customer its values by response key. The fields' resolvers
 are then wrapped (``install``) to answer from those values synchronously, and to fall back
 to their ordinary resolver for customers that came from anywhere else.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -32,6 +33,9 @@ PREFETCHED_FIELDS: dict[str, tuple[str, ...]] = {
 """The resolver fields (GraphQL names) that may answer from prefetched values."""
 
 _MISSING = object()
+
+Finish = Callable[[Customer, Any], Any]
+"""Turns a customer's loaded value into the field's value."""
 
 
 def _fields(selections: Iterable[Selection]) -> Iterable[SelectedField]:
@@ -64,26 +68,32 @@ async def prefetch_customers(info: strawberry.Info, customers: Sequence[Customer
     ctx: Context = info.context
     loaders = ctx.loaders
     ids = [customer.pk for customer in customers]
-    jobs: list[tuple[str, Any, Callable[[Customer, Any], Any]]] = []
+    # Awaited one after the other: the request's statements take turns on one connection
+    # anyway, and gathering them would cost a task each. A batch is loaded once per
+    # distinct job, whatever the number of aliases selecting it.
+    jobs: list[tuple[str, Hashable, Callable[[], Awaitable[Any]], Finish]] = []
     for field in node_fields(info):
         key = field.alias or field.name
         if field.name == "identities":
-            jobs.append((key, loaders.identities.load_many(ids), _same))
+            jobs.append((key, "identities", partial(loaders.identities.load_fn, ids), _same))
         elif field.name == "tags":
-            jobs.append((key, loaders.tags.load_many(ids), _same))
+            jobs.append((key, "tags", partial(loaders.tags.load_fn, ids), _same))
         elif field.name == "scores":
-            jobs.append((key, loaders.scores.load_many(ids), _same))
+            jobs.append((key, "scores", partial(loaders.scores.load_fn, ids), _same))
         elif field.name == "interactions":
             job = _interactions_job(ctx, ids, field.arguments)
             if job is not None:
                 jobs.append((key, *job))
     if not jobs:
         return
-    results = await asyncio.gather(*(job[1] for job in jobs))
+    loaded: dict[Hashable, Any] = {}
+    for _, batch, load, _ in jobs:
+        if batch not in loaded:
+            loaded[batch] = await load()
     for customer in customers:
         customer.prefetched = {}
-    for (key, _, finish), values in zip(jobs, results, strict=True):
-        for customer, value in zip(customers, values, strict=True):
+    for key, batch, _, finish in jobs:
+        for customer, value in zip(customers, loaded[batch], strict=True):
             customer.prefetched[key] = finish(customer, value)  # type: ignore[index]
 
 
@@ -93,7 +103,7 @@ def _same(customer: Customer, value: Any) -> Any:
 
 def _interactions_job(
     ctx: Context, ids: list[int], arguments: dict[str, Any]
-) -> tuple[Any, Callable[[Customer, Any], Any]] | None:
+) -> tuple[Hashable, Callable[[], Awaitable[Any]], Finish] | None:
     # Filters go the ordinary way; so do invalid arguments, whose error belongs to the field.
     if arguments.get("filter") is not None:
         return None
@@ -112,9 +122,8 @@ def _interactions_job(
         return None
     criteria = InteractionCriteria()
     loaders = ctx.loaders
-    pending = loaders.customer_interactions.load_many(
-        [(pk, criteria, after, size + 1) for pk in ids]
-    )
+    keys = [(pk, criteria, after, size + 1) for pk in ids]
+    load = partial(loaders.customer_interactions.load_fn, keys)
 
     def finish(customer: Customer, items: Any) -> Any:
         pk = customer.pk
@@ -124,7 +133,7 @@ def _interactions_job(
 
         return connection(items, size, after_text, count)
 
-    return pending, finish
+    return ("interactions", criteria, after, size), load, finish
 
 
 def _answer_prefetched(resolve: Callable[..., Any]) -> Callable[..., Any]:
