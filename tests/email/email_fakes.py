@@ -4,30 +4,14 @@ handler."""
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Any
 
 from plugins import AccountContext, WebhookRequest
 from plugins.email import EmailChannel
 from plugins.email.webhook import mailgun_signature
+from plugins.testing import MemoryChannelState
 
 SIGNING_KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
-
-
-class MemoryState:
-    """An in-memory ChannelState."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    async def get(self, key: str) -> Any | None:
-        return self.values.get(key)
-
-    async def set(self, key: str, value: Any, *, expires_at: datetime | None = None) -> None:
-        self.values[key] = value
-
-    async def delete(self, key: str) -> None:
-        self.values.pop(key, None)
 
 
 def make_account(channel: EmailChannel, **settings: Any) -> AccountContext:
@@ -40,7 +24,7 @@ def make_account(channel: EmailChannel, **settings: Any) -> AccountContext:
             {"address": "support@brand.example", "signing_key": SIGNING_KEY, **settings}
         ),
         webhook_url="https://crm.example.com/webhooks/email/support",
-        state=MemoryState(),
+        state=MemoryChannelState(),
     )
 
 

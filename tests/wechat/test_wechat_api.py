@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from wechat.wechat_fakes import OPENID, FakeWeChat, MemoryState
+from wechat.wechat_fakes import OPENID, FakeWeChat
 
 from plugins import AccountContext, IdentityRef, OutboundMessage
+from plugins.testing import MemoryChannelState
 from plugins.wechat.api import TOKEN_STATE_KEY
 from plugins.wechat.channel import WeChatChannel
 
@@ -102,7 +103,7 @@ async def test_bad_secret(wechat: WeChatChannel, fake_api: FakeWeChat) -> None:
             }
         ),
         webhook_url="https://crm.example.com/webhooks/wechat/bad",
-        state=MemoryState(),
+        state=MemoryChannelState(),
     )
     result = await wechat.send(USER, OutboundMessage(text="x"), acct)
     assert (result.ok, result.error_code) == (False, "40125")
@@ -257,7 +258,7 @@ async def test_fetch_profile_when_platform_unreachable(wechat: WeChatChannel) ->
             }
         ),
         webhook_url="https://crm.example.com/webhooks/wechat/x",
-        state=MemoryState(),
+        state=MemoryChannelState(),
     )
     assert await wechat.fetch_profile(USER, acct) is None
     result = await wechat.send(USER, OutboundMessage(text="x"), acct)

@@ -1,7 +1,5 @@
 """Test helpers for the WeChat and WeCom channels.
 
-* ``MemoryState``: an in-memory ChannelState with expiry (tests only; the server's is the
-  database).
 * ``ReferenceCrypto``: an encryptor written from the protocol text (wechat.md) with the
   ``cryptography`` primitives, sharing no code with ``plugins.wechat.crypto``, to
   cross-check it.
@@ -18,7 +16,6 @@ import json
 import os
 import struct
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -31,6 +28,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from plugins import AccountContext, Channel, WebhookRequest
+from plugins.testing import MemoryChannelState
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parent / "vectors.json").read_text(encoding="utf-8")
@@ -48,25 +46,6 @@ WECOM_TOKEN = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo"
 WECOM_AES_KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
 
 
-class MemoryState:
-    """An in-memory ChannelState honouring ``expires_at``."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, tuple[Any, datetime | None]] = {}
-
-    async def get(self, key: str) -> Any | None:
-        value, expires_at = self.values.get(key, (None, None))
-        if expires_at is not None and expires_at <= datetime.now(UTC):
-            return None
-        return value
-
-    async def set(self, key: str, value: Any, *, expires_at: datetime | None = None) -> None:
-        self.values[key] = (json.loads(json.dumps(value)), expires_at)
-
-    async def delete(self, key: str) -> None:
-        self.values.pop(key, None)
-
-
 def make_account(channel: Channel, slug: str = "main", **settings: Any) -> AccountContext:
     """An account context with validated settings and a fresh in-memory state."""
     return AccountContext(
@@ -75,7 +54,7 @@ def make_account(channel: Channel, slug: str = "main", **settings: Any) -> Accou
         slug=slug,
         settings=channel.validate_settings(settings),
         webhook_url=f"https://crm.example.com/webhooks/{channel.name}/{slug}",
-        state=MemoryState(),
+        state=MemoryChannelState(),
     )
 
 

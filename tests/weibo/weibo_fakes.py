@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -14,26 +13,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from plugins import AccountContext
+from plugins.testing import MemoryChannelState
 from plugins.weibo import WeiboChannel
 
 TOKEN = "test-token"
 BRAND_UID = "1902538057"
-
-
-class MemoryState:
-    """An in-memory ChannelState."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    async def get(self, key: str) -> Any | None:
-        return self.values.get(key)
-
-    async def set(self, key: str, value: Any, *, expires_at: datetime | None = None) -> None:
-        self.values[key] = value
-
-    async def delete(self, key: str) -> None:
-        self.values.pop(key, None)
 
 
 @dataclass
@@ -119,5 +103,5 @@ def make_account(channel: WeiboChannel, **settings: Any) -> AccountContext:
         slug="brand",
         settings=channel.validate_settings({"app_secret": "xyz123xyz", **settings}),
         webhook_url="https://crm.example.com/webhooks/weibo/brand",
-        state=MemoryState(),
+        state=MemoryChannelState(),
     )
