@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from ws_clients import REPO, LiveServer, ServerProcess, ServerProcessFactory, listening_socket
+from helpers.serve import listening_socket, serve
+from ws_clients import REPO, LiveServer, ServerProcess, ServerProcessFactory
 
 from plugins.manager import PluginManager
 from server.app import create_app
@@ -28,24 +28,8 @@ async def live_server(
 ) -> AsyncIterator[LiveServer]:
     """The app served over a real socket by uvicorn, inside the test's event loop."""
     app = create_app(settings, plugin_manager)
-    sock = listening_socket()
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="on", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(20):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-        yield LiveServer(app=app, base_url=f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            async with asyncio.timeout(15):
-                await task
-        sock.close()
+    async with serve(app, lifespan="on") as base_url:
+        yield LiveServer(app=app, base_url=base_url)
 
 
 @pytest.fixture

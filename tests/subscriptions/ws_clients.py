@@ -14,7 +14,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,15 +34,6 @@ subscription Received($channel: String, $customerId: ID, $communityId: ID) {
   }
 }
 """
-
-
-def listening_socket() -> socket.socket:
-    """A socket bound to a free port on 127.0.0.1 and listening (no port race)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(2048)
-    return sock
 
 
 class ProtocolError(AssertionError):

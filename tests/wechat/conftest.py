@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
-import uvicorn
+from helpers.serve import serve
 from wechat.wechat_fakes import (
     AES_KEY,
     APP_ID,
@@ -31,21 +29,9 @@ from plugins.wechat.wecom import WeComChannel
 async def wechat_server() -> AsyncIterator[FakeWeChat]:
     """The fake API for the whole session."""
     fake = FakeWeChat()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(build_fake_app(fake), log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110 - uvicorn only exposes a flag
-        await asyncio.sleep(0.01)
-    fake.base_url = f"http://127.0.0.1:{port}"
-    yield fake
-    server.should_exit = True
-    await task
-    sock.close()
+    async with serve(build_fake_app(fake)) as base_url:
+        fake.base_url = base_url
+        yield fake
 
 
 @pytest.fixture

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
-import uvicorn
+from helpers.serve import serve
 from weibo_fakes import BRAND_UID, TOKEN, FakeWeibo, build_app, make_account
 
 from plugins import AccountContext
@@ -18,21 +16,9 @@ from plugins.weibo import WeiboChannel
 async def weibo_server() -> AsyncIterator[FakeWeibo]:
     """The fake Weibo API on 127.0.0.1 and a random port, for the whole session."""
     fake = FakeWeibo()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(build_app(fake), log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    # uvicorn reports readiness only through this flag.
-    while not server.started:  # noqa: ASYNC110
-        await asyncio.sleep(0.01)
-    fake.base_url = f"http://127.0.0.1:{port}"
-    yield fake
-    server.should_exit = True
-    await task
-    sock.close()
+    async with serve(build_app(fake)) as base_url:
+        fake.base_url = base_url
+        yield fake
 
 
 @pytest.fixture
