@@ -44,7 +44,8 @@ def criteria_of(filter: CustomerFilter | None) -> CustomerCriteria:
     )
 
 
-def _cursor_kind(field: str, descending: bool) -> str:
+def cursor_kind(field: str, descending: bool) -> str:
+    """The kind of the cursors of customers sorted by ``field``."""
     return f"customer:{field}:{'desc' if descending else 'asc'}"
 
 
@@ -82,7 +83,7 @@ async def customers(
     size = page_size(first, ctx.services.settings.max_page_size)
     field = str((order_by.field if order_by else CustomerOrderField.ID).value)
     descending = order_by is not None and order_by.direction is OrderDirection.DESC
-    kind = _cursor_kind(field, descending)
+    kind = cursor_kind(field, descending)
     criteria = criteria_of(filter)
     workspace_id = ctx.workspace_id
     statement = read.customers_page(

@@ -31,7 +31,7 @@ def page_size(first: int | None, cap: int) -> int:
     return first
 
 
-_SEPARATOR = "\x1f"
+CURSOR_SEPARATOR = "\x1f"
 """Between a cursor's parts: never part of a kind, a number or an ISO timestamp."""
 
 
@@ -41,7 +41,7 @@ def encode_cursor(kind: str, *values: object) -> str:
     Values are numbers or ISO timestamps (strings); ``decode_cursor`` gives them back as
     strings, and the caller parses them (it knows their types).
     """
-    text = _SEPARATOR.join((kind, *map(str, values)))
+    text = CURSOR_SEPARATOR.join((kind, *map(str, values)))
     return base64.urlsafe_b64encode(text.encode()).decode("ascii")
 
 
@@ -54,7 +54,7 @@ def decode_cursor(cursor: str, kind: str, arity: int) -> list[str]:
         decoded = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
     except (binascii.Error, UnicodeError, ValueError):
         raise BadUserInput("`after` is not a valid cursor") from None
-    parts = decoded.split(_SEPARATOR)
+    parts = decoded.split(CURSOR_SEPARATOR)
     if len(parts) != arity + 1 or parts[0] != kind:
         raise BadUserInput("`after` is a cursor of another list or order") from None
     return parts[1:]

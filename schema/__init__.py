@@ -8,7 +8,7 @@ server's settings (cached per limits, so each distinct configuration is built on
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -24,6 +24,9 @@ from schema.rules import max_aliases_rule, max_depth_rule
 from schema.subscription import Subscription
 from server.settings import Settings
 
+if TYPE_CHECKING:
+    from resolvers.compiled import CompiledReads
+
 PARSE_CACHE_SIZE = 512
 VALIDATION_CACHE_SIZE = 512
 DEFAULT_LIMITS = (
@@ -33,7 +36,13 @@ DEFAULT_LIMITS = (
 
 
 class ApiSchema(strawberry.Schema):
-    """Strawberry's schema, logging only the errors that are not meant for the client."""
+    """Strawberry's schema, logging only the errors that are not meant for the client.
+
+    ``compiled_reads`` answers the queries it can compile with one SQL statement
+    (``resolvers.compiled``).
+    """
+
+    compiled_reads: CompiledReads
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -62,8 +71,10 @@ def _build(max_depth: int, max_aliases: int) -> ApiSchema:
     )
     # Imported here: ``resolvers`` imports ``schema``'s modules.
     from resolvers import prefetch
+    from resolvers.compiled import CompiledReads
 
     prefetch.install(built._schema)
+    built.compiled_reads = CompiledReads(built, rules)
     return built
 
 

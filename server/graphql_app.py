@@ -47,12 +47,14 @@ class GraphQLApp(GraphQL):
 
     def __init__(self, services: Services) -> None:
         settings = services.settings
+        schema = build_schema(settings)
         super().__init__(
-            build_schema(settings),
+            schema,
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=True,
         )
         self.services = services
+        self.compiled = schema.compiled_reads if settings.compiled_reads else None
         # A pool connection held for a request's statements is only worth it on PostgreSQL;
         # see ``Reader``.
         self._share_connection = services.engine.dialect.name == "postgresql"
@@ -64,7 +66,14 @@ class GraphQLApp(GraphQL):
         request = Request(scope, receive=receive)
         context = await self._http_context(request)
         try:
-            response: Response = await self.run(request, context=context)  # type: ignore[call-overload]
+            response: Response | None = None
+            if self.compiled is not None and request.method == "POST":
+                response = await self.compiled.respond(request, context)
+            if response is not None:
+                self.services.graphql_operations["compiled"] += 1
+            else:
+                self.services.graphql_operations["resolvers"] += 1
+                response = await self.run(request, context=context)  # type: ignore[call-overload]
         except HTTPException as exc:
             response = bad_request(exc.reason, exc.status_code)
         finally:

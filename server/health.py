@@ -40,10 +40,17 @@ async def readyz(request: Request) -> JSONResponse:
 class _ScrapeCollector(Collector):
     """Figures read at scrape time (set by ``metrics`` before ``generate_latest``)."""
 
-    def __init__(self, bus: dict[str, int | bool], inbox: dict[str, int], tasks: int) -> None:
+    def __init__(
+        self,
+        bus: dict[str, int | bool],
+        inbox: dict[str, int],
+        tasks: int,
+        operations: dict[str, int],
+    ) -> None:
         self.bus = bus
         self.inbox = inbox
         self.tasks = tasks
+        self.operations = operations
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         yield GaugeMetricFamily(
@@ -71,6 +78,15 @@ class _ScrapeCollector(Collector):
         yield GaugeMetricFamily(
             "scrm_background_tasks", "Ingest and announcement tasks running", self.tasks
         )
+        operations = CounterMetricFamily(
+            "scrm_graphql_requests",
+            "GraphQL HTTP requests, by how they were answered: one compiled SQL statement "
+            "or the resolvers",
+            labels=["execution"],
+        )
+        for execution in ("compiled", "resolvers"):
+            operations.add_metric([execution], self.operations.get(execution, 0))
+        yield operations
 
 
 async def metrics(request: Request) -> Response:
@@ -84,5 +100,12 @@ async def metrics(request: Request) -> Response:
     for status in ("pending", "processed", "failed"):
         inbox.setdefault(status, 0)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_ScrapeCollector(services.bus.stats(), inbox, services.background_task_count))
+    registry.register(
+        _ScrapeCollector(
+            services.bus.stats(),
+            inbox,
+            services.background_task_count,
+            dict(services.graphql_operations),
+        )
+    )
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -381,10 +381,12 @@ def interactions_page(
     criteria: InteractionCriteria,
     after: tuple[datetime, int] | None,
     limit: int,
+    *,
+    columns: Sequence[Any] = INTERACTION_COLUMNS,
 ) -> Select[Any]:
     """One page of interactions, newest first (ties: highest id first)."""
     return (
-        select(*INTERACTION_COLUMNS)
+        select(*columns)
         .where(*_interaction_conditions(workspace_id, criteria), *_before(after))
         .order_by(interaction.c.occurred_at.desc(), interaction.c.id.desc())
         .limit(limit)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,8 @@ class Services:
     plugins: PluginManager
     bus: EventBus
     auth: Authenticator
+    graphql_operations: Counter[str] = field(default_factory=Counter)
+    """HTTP GraphQL requests by how they were answered: ``compiled`` or ``resolvers``."""
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:

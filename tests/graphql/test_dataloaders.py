@@ -1,4 +1,8 @@
-"""The number of SQL statements of a page does not grow with the page size."""
+"""The number of SQL statements of a page does not grow with the page size.
+
+Run both ways: compiled into one statement (``resolvers.compiled``), and by the resolvers
+with their DataLoaders (``SCRM_COMPILED_READS=false``).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,21 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from graphql_seed import T0
 from sqlalchemy import event, insert
 
 from server import tables
+from server.settings import Settings
 
 QUERY = """query($n: Int) { customers(first: $n) { edges { node { identities { channel } tags
   scores { influence } interactions(first: 5) { edges { node { content } } } } } } }"""
+
+
+@pytest.fixture(params=[True, False], ids=["compiled", "resolvers"])
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """The test settings, with compiled reads on and off."""
+    return settings.model_copy(update={"compiled_reads": request.param})
 
 
 @contextmanager
@@ -109,8 +121,13 @@ async def test_statement_count_does_not_grow_with_page_size(
             "m2",
         ]
         counts[size] = len(statements)
-    # customers page + identities + tags + scores + interactions
-    assert counts[5] == counts[50] == 5, counts
+    if services.settings.compiled_reads:
+        assert counts[5] == counts[50] == 1, counts
+        assert services.graphql_operations["compiled"] == 3
+    else:
+        # customers page + identities + tags + scores + interactions
+        assert counts[5] == counts[50] == 5, counts
+        assert services.graphql_operations["compiled"] == 0
 
 
 DETAILS = """...Details

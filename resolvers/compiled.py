@@ -1,0 +1,689 @@
+"""Read queries answered by one SQL statement that writes the whole JSON response.
+
+A page of 50 customers with their identities, tags, scores and latest interactions is about a
+thousand resolved fields; graphql-core spends microseconds on each, far more than
+PostgreSQL needs to write them. For the reads that lists and dashboards send, this module
+turns the validated query into one statement that builds the response with
+``json_build_object`` and ``json_agg`` (the way PostGraphile and Hasura do), and the server
+returns PostgreSQL's text as it is.
+
+What it compiles: the root ``customers`` and ``interactions`` connections (every filter,
+order and cursor), and below them the fields of ``Customer`` (but ``communities``),
+``Identity``, ``Scores``, ``Interaction`` (but ``community`` and ``inReplyTo``), the
+connections' edges, ``pageInfo`` and ``totalCount``, and ``__typename`` anywhere.
+Everything else, and anything unusual (directives, a field selected twice under one key,
+SQLite, a request the resolvers must answer with an error), runs the resolvers as usual.
+Both paths answer the same JSON: ``tests/graphql/test_compiled_reads.py`` runs queries
+through both and compares.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from sqlalchemy import Integer, Select, Text, and_, cast, func, literal, literal_column, text
+from sqlalchemy import select as sql_select
+from sqlalchemy.sql.elements import ColumnElement
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.types.arguments import convert_arguments
+
+from resolvers import customers as customer_resolvers
+from resolvers import interactions as interaction_resolvers
+from resolvers.context import Context
+from resolvers.pagination import CURSOR_SEPARATOR, page_size
+from schema.enums import (
+    CustomerOrderField,
+    Direction,
+    InteractionKind,
+    LifecycleStage,
+    OrderDirection,
+)
+from schema.errors import ApiError
+from server import read
+from server.read_json import (
+    MAX_OBJECT_KEYS,
+    cursor,
+    enum_name,
+    float_text,
+    global_id,
+    iso_timestamp,
+    json_list,
+    json_object,
+    sql_string,
+)
+
+if TYPE_CHECKING:
+    import strawberry
+
+log = logging.getLogger(__name__)
+
+PREPARED_CACHE_SIZE = 512
+"""Distinct query texts whose parse, validation and compilability are remembered."""
+
+
+class NotCompilable(Exception):
+    """The query's shape needs the resolvers (for every request with this text)."""
+
+
+class UseResolvers(Exception):
+    """This request needs the resolvers, usually to report an error in their words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A parsed and validated query operation that may be compilable."""
+
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+
+
+@dataclass(frozen=True, slots=True)
+class Selected:
+    """One field of a selection set: its response key, its node and its definition
+    (None for ``__typename``)."""
+
+    key: str
+    node: FieldNode
+    field: GraphQLField | None
+
+    @property
+    def name(self) -> str:
+        """The field's schema name."""
+        return self.node.name.value
+
+
+# Columns the compiled path reads of an interaction: ``data`` stays JSON here.
+_INTERACTION_COLUMNS = tuple(
+    read.interaction.c[name]
+    for name in (
+        "id",
+        "channel",
+        "kind",
+        "direction",
+        "content_type",
+        "content",
+        "occurred_at",
+        "sentiment",
+        "external_id",
+        "thread_id",
+        "delivery_status",
+        "data",
+        "customer_id",
+    )
+)
+
+# GraphQL field name → column, for fields that are a column as it is.
+_CUSTOMER_COLUMNS = {
+    "displayName": "display_name",
+    "handle": "handle",
+    "email": "email",
+    "phone": "phone",
+    "avatarUrl": "avatar_url",
+    "language": "language",
+    "location": "location",
+    "attributes": "attributes",
+}
+_CUSTOMER_TIMES = {
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+    "lastSeenAt": "last_seen_at",
+}
+_IDENTITY_COLUMNS = {
+    "channel": "channel",
+    "externalId": "external_id",
+    "handle": "handle",
+    "following": "following",
+}
+_SCORE_COLUMNS = {
+    "engagement": "engagement",
+    "influence": "influence",
+    "sentiment": "sentiment",
+    "value": "value",
+    "socialValue": "social_value",
+    "churnRisk": "churn_risk",
+}
+_INTERACTION_PLAIN = {
+    "channel": "channel",
+    "contentType": "content_type",
+    "content": "content",
+    "sentiment": "sentiment",
+    "externalId": "external_id",
+    "threadId": "thread_id",
+    "deliveryStatus": "delivery_status",
+    "data": "data",
+}
+_DATETIME_ORDERS = frozenset({"created_at", "last_seen_at"})
+
+
+class CompiledReads:
+    """Answers the queries it can compile; ``respond`` returns None for the others."""
+
+    def __init__(self, schema: strawberry.Schema, rules: Sequence[Any]) -> None:
+        self._strawberry = schema
+        self.schema: GraphQLSchema = schema._schema
+        self._rules = (*specified_rules, *rules)
+        self._prepared: OrderedDict[tuple[str, str | None], Prepared | None] = OrderedDict()
+
+    def prepare(self, query: str, operation_name: str | None) -> Prepared | None:
+        """The query's operation if it parses, validates and is a query; cached per text."""
+        key = (query, operation_name)
+        if key in self._prepared:
+            self._prepared.move_to_end(key)
+            return self._prepared[key]
+        prepared = self._prepare(query, operation_name)
+        self._remember(key, prepared)
+        return prepared
+
+    def _remember(self, key: tuple[str, str | None], prepared: Prepared | None) -> None:
+        self._prepared[key] = prepared
+        if len(self._prepared) > PREPARED_CACHE_SIZE:
+            self._prepared.popitem(last=False)
+
+    def _prepare(self, query: str, operation_name: str | None) -> Prepared | None:
+        try:
+            document = parse(query, no_location=True)
+        except GraphQLError:
+            return None
+        if validate(self.schema, document, self._rules):
+            return None
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation is not OperationType.QUERY:
+            return None
+        fragments = {
+            definition.name.value: definition
+            for definition in document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
+        return Prepared(operation, fragments)
+
+    def convert_arguments(self, selected: Selected, variables: VariableValues) -> dict[str, Any]:
+        """The field's arguments as its resolver receives them (Strawberry input objects)."""
+        assert selected.field is not None
+        raw = get_argument_values(selected.field, selected.node, variables)
+        definition = selected.field.extensions["strawberry-definition"]
+        return convert_arguments(
+            raw,
+            definition.arguments,
+            scalar_registry=self._strawberry.schema_converter.scalar_registry,
+            config=self._strawberry.config,
+        )
+
+    async def respond(self, request: Request, context: Context) -> Response | None:
+        """The response to a POSTed JSON query it can compile, or None to run the resolvers."""
+        viewer = context.viewer
+        if viewer is None or not viewer.allows("read") or not context.db.on_postgresql:
+            return None
+        content_type = request.headers.get("content-type", "").partition(";")[0].strip()
+        if content_type.lower() != "application/json":
+            return None
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return None
+        if not isinstance(body, dict) or not body.keys() <= {"query", "variables", "operationName"}:
+            return None
+        query, variables, operation_name = (
+            body.get("query"),
+            body.get("variables"),
+            body.get("operationName"),
+        )
+        if (
+            not isinstance(query, str)
+            or not isinstance(variables, dict | None)
+            or not isinstance(operation_name, str | None)
+        ):
+            return None
+        prepared = self.prepare(query, operation_name)
+        if prepared is None:
+            return None
+        coerced = get_variable_values(
+            self.schema, prepared.operation.variable_definitions or (), variables or {}
+        )
+        if isinstance(coerced, list):
+            return None
+        compiler = _Compiler(
+            self,
+            prepared,
+            coerced,
+            workspace_id=viewer.workspace_id,
+            max_page_size=context.services.settings.max_page_size,
+        )
+        try:
+            statement = compiler.statement()
+            document = await context.db.scalar(statement)
+        except NotCompilable:
+            self._remember((query, operation_name), None)
+            return None
+        except UseResolvers:
+            return None
+        except Exception:
+            # The resolvers answer instead, with an error in GraphQL's shape if they fail too.
+            log.exception("compiled read failed; answering with the resolvers")
+            return None
+        return Response(b'{"data":' + document.encode() + b"}", media_type="application/json")
+
+
+class _Compiler:
+    """Builds the statement of one request (argument values shape it)."""
+
+    def __init__(
+        self,
+        reads: CompiledReads,
+        prepared: Prepared,
+        variables: VariableValues,
+        *,
+        workspace_id: int,
+        max_page_size: int,
+    ) -> None:
+        self.reads = reads
+        self.prepared = prepared
+        self.variables = variables
+        self.workspace_id = workspace_id
+        self.max_page_size = max_page_size
+
+    def type(self, name: str) -> GraphQLObjectType:
+        found = self.reads.schema.get_type(name)
+        assert isinstance(found, GraphQLObjectType)
+        return found
+
+    def collect(
+        self, selection_set: SelectionSetNode | None, parent: GraphQLObjectType
+    ) -> list[Selected]:
+        """The fields of a selection set in response order, fragments flattened."""
+        if selection_set is None:
+            raise NotCompilable("a composite field without selections")
+        selected: list[Selected] = []
+        self._collect(selection_set, parent, selected, set())
+        if len(selected) > MAX_OBJECT_KEYS:
+            raise NotCompilable("too many fields for one JSON object")
+        return selected
+
+    def _collect(
+        self,
+        selection_set: SelectionSetNode,
+        parent: GraphQLObjectType,
+        into: list[Selected],
+        keys: set[str],
+    ) -> None:
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise NotCompilable("directives")
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                if key in keys:
+                    raise NotCompilable("a response key selected twice")
+                keys.add(key)
+                name = selection.name.value
+                if name == "__typename":
+                    into.append(Selected(key, selection, None))
+                    continue
+                field = parent.fields.get(name)
+                if field is None:
+                    raise NotCompilable(f"{parent.name}.{name}")
+                into.append(Selected(key, selection, field))
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                inner = selection.selection_set
+                condition = selection.type_condition
+            else:
+                assert isinstance(selection, FragmentSpreadNode)
+                fragment = self.prepared.fragments[selection.name.value]
+                inner = fragment.selection_set
+                condition = fragment.type_condition
+            if condition is not None and condition.name.value != parent.name:
+                raise NotCompilable("a fragment on another type")
+            self._collect(inner, parent, into, keys)
+
+    def arguments(self, selected: Selected) -> dict[str, Any]:
+        try:
+            return self.reads.convert_arguments(selected, self.variables)
+        except (GraphQLError, ApiError, ValueError, TypeError) as exc:
+            raise UseResolvers(str(exc)) from exc
+
+    def page_size(self, first: int | None) -> int:
+        try:
+            return page_size(first, self.max_page_size)
+        except ApiError as exc:
+            raise UseResolvers(str(exc)) from exc
+
+    # -- the root ----------------------------------------------------------------------------
+
+    def statement(self) -> Select[Any]:
+        pairs: list[tuple[str, Any]] = []
+        for selected in self.collect(self.prepared.operation.selection_set, self.type("Query")):
+            if selected.field is None:
+                pairs.append((selected.key, sql_string("Query")))
+            elif selected.name == "customers":
+                pairs.append((selected.key, self.customers(selected)))
+            elif selected.name == "interactions":
+                pairs.append((selected.key, self.interactions(selected)))
+            else:
+                raise NotCompilable(f"Query.{selected.name}")
+        return sql_select(cast(json_object(pairs), Text))
+
+    def customers(self, selected: Selected) -> Any:
+        args = self.arguments(selected)
+        size = self.page_size(args.get("first"))
+        order_by = args.get("order_by")
+        field = str((order_by.field if order_by else CustomerOrderField.ID).value)
+        descending = order_by is not None and order_by.direction is OrderDirection.DESC
+        kind = customer_resolvers.cursor_kind(field, descending)
+        after = args.get("after")
+        try:
+            criteria = customer_resolvers.criteria_of(args.get("filter"))
+            position = customer_resolvers.decode_after(after, kind, field)
+        except ApiError as exc:
+            raise UseResolvers(str(exc)) from exc
+        page = read.customers_page(
+            self.workspace_id, criteria, field, descending, position, size + 1
+        ).subquery()
+        order = [page.c.sort_key, page.c.id]
+        if descending:
+            order = [column.desc() for column in order]
+
+        def cursor_of(row: Any) -> ColumnElement[str]:
+            if field == "id":
+                value: Any = row.c.id
+            elif field in _DATETIME_ORDERS:
+                value = iso_timestamp(row.c.sort_key)
+            else:
+                value = float_text(row.c.sort_key)
+            return cursor(kind, value, row.c.id, separator=CURSOR_SEPARATOR)
+
+        return self.connection(
+            selected,
+            page=page,
+            order=order,
+            size=size,
+            after_given=after is not None,
+            cursor_of=cursor_of,
+            node_of=self.customer,
+            count=read.customers_count(self.workspace_id, criteria),
+        )
+
+    def interactions(self, selected: Selected, parent: Any = None) -> Any:
+        """The root `interactions`, or `Customer.interactions` of the customer row ``parent``."""
+        args = self.arguments(selected)
+        size = self.page_size(args.get("first"))
+        after = args.get("after")
+        try:
+            criteria = interaction_resolvers.criteria_of(
+                args.get("filter"), nested=parent is not None
+            )
+            position = interaction_resolvers.decode_after(after)
+        except ApiError as exc:
+            raise UseResolvers(str(exc)) from exc
+        page_select = read.interactions_page(
+            self.workspace_id, criteria, position, size + 1, columns=_INTERACTION_COLUMNS
+        )
+        count = read.interactions_count(self.workspace_id, criteria)
+        if parent is not None:
+            page_select = page_select.where(
+                read.interaction.c.customer_id == parent.c.id
+            ).correlate(parent)
+            count = count.where(read.interaction.c.customer_id == parent.c.id).correlate(parent)
+        page = page_select.subquery()
+
+        def cursor_of(row: Any) -> ColumnElement[str]:
+            return cursor(
+                interaction_resolvers.CURSOR_KIND,
+                iso_timestamp(row.c.occurred_at),
+                row.c.id,
+                separator=CURSOR_SEPARATOR,
+            )
+
+        return self.connection(
+            selected,
+            page=page,
+            order=[page.c.occurred_at.desc(), page.c.id.desc()],
+            size=size,
+            after_given=after is not None,
+            cursor_of=cursor_of,
+            node_of=self.interaction,
+            count=count,
+        )
+
+    # -- connections -------------------------------------------------------------------------
+
+    def connection(
+        self,
+        selected: Selected,
+        *,
+        page: Any,
+        order: list[Any],
+        size: int,
+        after_given: bool,
+        cursor_of: Callable[[Any], ColumnElement[str]],
+        node_of: Callable[[Any, Selected], Any],
+        count: Select[Any],
+    ) -> Any:
+        """A connection object over ``page`` (its first ``size + 1`` rows in ``order``)."""
+        assert selected.field is not None
+        connection_type = _object_type(selected.field)
+        edge_type = _object_type(connection_type.fields["edges"])
+        numbered = sql_select(
+            *page.c,
+            func.row_number().over(order_by=order).label("rn"),
+            func.count().over().label("rows"),
+        ).subquery()
+        limit = literal(size, Integer)
+        in_page = numbered.c.rn <= limit
+        pairs: list[tuple[str, Any]] = []
+        for part in self.collect(selected.node.selection_set, connection_type):
+            if part.field is None:
+                pairs.append((part.key, sql_string(connection_type.name)))
+            elif part.name == "edges":
+                edge_pairs: list[tuple[str, Any]] = []
+                for edge_part in self.collect(part.node.selection_set, edge_type):
+                    if edge_part.field is None:
+                        edge_pairs.append((edge_part.key, sql_string(edge_type.name)))
+                    elif edge_part.name == "cursor":
+                        edge_pairs.append((edge_part.key, cursor_of(numbered)))
+                    elif edge_part.name == "node":
+                        edge_pairs.append((edge_part.key, node_of(numbered, edge_part)))
+                    else:
+                        raise NotCompilable(f"{edge_type.name}.{edge_part.name}")
+                pairs.append(
+                    (part.key, json_list(json_object(edge_pairs), [numbered.c.rn], where=in_page))
+                )
+            elif part.name == "pageInfo":
+                pairs.append(
+                    (part.key, self.page_info(part, numbered, limit, after_given, cursor_of))
+                )
+            elif part.name == "totalCount":
+                pairs.append((part.key, count.scalar_subquery()))
+            else:
+                raise NotCompilable(f"{connection_type.name}.{part.name}")
+        # GROUP BY (): one row, even for an empty page (every column is an aggregate).
+        return (
+            sql_select(json_object(pairs))
+            .select_from(numbered)
+            .group_by(text("()"))
+            .scalar_subquery()
+        )
+
+    def page_info(
+        self,
+        selected: Selected,
+        numbered: Any,
+        limit: Any,
+        after_given: bool,
+        cursor_of: Callable[[Any], ColumnElement[str]],
+    ) -> Any:
+        page_info_type = _object_type(selected.field)
+        pairs: list[tuple[str, Any]] = []
+        for part in self.collect(selected.node.selection_set, page_info_type):
+            if part.field is None:
+                pairs.append((part.key, sql_string(page_info_type.name)))
+            elif part.name == "hasNextPage":
+                pairs.append((part.key, func.count() > limit))
+            elif part.name == "hasPreviousPage":
+                pairs.append((part.key, literal_column("true" if after_given else "false")))
+            elif part.name == "startCursor":
+                first_row = and_(numbered.c.rn == 1, numbered.c.rn <= limit)
+                pairs.append((part.key, func.max(cursor_of(numbered)).filter(first_row)))
+            elif part.name == "endCursor":
+                last_row = numbered.c.rn == func.least(numbered.c.rows, limit)
+                pairs.append((part.key, func.max(cursor_of(numbered)).filter(last_row)))
+            else:
+                raise NotCompilable(f"PageInfo.{part.name}")
+        return json_object(pairs)
+
+    # -- objects -----------------------------------------------------------------------------
+
+    def customer(self, row: Any, selected: Selected) -> Any:
+        """A Customer object of ``row`` (which has the customer table's column names)."""
+        pairs: list[tuple[str, Any]] = []
+        for part in self.collect(selected.node.selection_set, self.type("Customer")):
+            name = part.name
+            if part.field is None:
+                value: Any = sql_string("Customer")
+            elif name == "id":
+                value = global_id("Customer", row.c.id)
+            elif name in _CUSTOMER_COLUMNS:
+                value = row.c[_CUSTOMER_COLUMNS[name]]
+            elif name in _CUSTOMER_TIMES:
+                value = iso_timestamp(row.c[_CUSTOMER_TIMES[name]])
+            elif name == "lifecycleStage":
+                value = enum_name(row.c.lifecycle_stage, LifecycleStage, LifecycleStage.EXPLORATION)
+            elif name == "identities":
+                value = self.identities(row, part)
+            elif name == "tags":
+                value = self.tags(row)
+            elif name == "scores":
+                value = self.scores(row, part)
+            elif name == "interactions":
+                value = self.interactions(part, parent=row)
+            else:
+                raise NotCompilable(f"Customer.{name}")
+            pairs.append((part.key, value))
+        return json_object(pairs)
+
+    def identities(self, row: Any, selected: Selected) -> Any:
+        identity = read.identity
+        pairs: list[tuple[str, Any]] = []
+        for part in self.collect(selected.node.selection_set, self.type("Identity")):
+            if part.field is None:
+                pairs.append((part.key, sql_string("Identity")))
+            elif part.name in _IDENTITY_COLUMNS:
+                pairs.append((part.key, identity.c[_IDENTITY_COLUMNS[part.name]]))
+            else:
+                raise NotCompilable(f"Identity.{part.name}")
+        return (
+            sql_select(json_list(json_object(pairs), [identity.c.id]))
+            .where(identity.c.workspace_id == self.workspace_id, identity.c.customer_id == row.c.id)
+            .correlate(row)
+            .scalar_subquery()
+        )
+
+    def tags(self, row: Any) -> Any:
+        tag, customer_tag = read.tag, read.customer_tag
+        return (
+            sql_select(json_list(tag.c.name, [tag.c.name]))
+            .select_from(customer_tag.join(tag, tag.c.id == customer_tag.c.tag_id))
+            .where(
+                customer_tag.c.workspace_id == self.workspace_id,
+                customer_tag.c.customer_id == row.c.id,
+            )
+            .correlate(row)
+            .scalar_subquery()
+        )
+
+    def scores(self, row: Any, selected: Selected) -> Any:
+        score = read.score
+        stored: list[tuple[str, Any]] = []
+        zeros: list[tuple[str, Any]] = []  # a customer without a score row: schema.NO_SCORES
+        for part in self.collect(selected.node.selection_set, self.type("Scores")):
+            if part.field is None:
+                stored.append((part.key, sql_string("Scores")))
+                zeros.append((part.key, sql_string("Scores")))
+            elif part.name in _SCORE_COLUMNS:
+                stored.append((part.key, score.c[_SCORE_COLUMNS[part.name]]))
+                zeros.append((part.key, literal_column("0.0")))
+            elif part.name == "updatedAt":
+                stored.append((part.key, iso_timestamp(score.c.updated_at)))
+                zeros.append((part.key, literal_column("NULL")))
+            else:
+                raise NotCompilable(f"Scores.{part.name}")
+        row_scores = (
+            sql_select(json_object(stored))
+            .where(score.c.workspace_id == self.workspace_id, score.c.customer_id == row.c.id)
+            .correlate(row)
+            .limit(1)
+            .scalar_subquery()
+        )
+        return func.coalesce(row_scores, json_object(zeros))
+
+    def interaction(self, row: Any, selected: Selected) -> Any:
+        """An Interaction object of ``row`` (with ``_INTERACTION_COLUMNS``' names)."""
+        pairs: list[tuple[str, Any]] = []
+        for part in self.collect(selected.node.selection_set, self.type("Interaction")):
+            name = part.name
+            if part.field is None:
+                value: Any = sql_string("Interaction")
+            elif name == "id":
+                value = global_id("Interaction", row.c.id)
+            elif name in _INTERACTION_PLAIN:
+                value = row.c[_INTERACTION_PLAIN[name]]
+            elif name == "kind":
+                value = enum_name(row.c.kind, InteractionKind, InteractionKind.OTHER)
+            elif name == "direction":
+                value = enum_name(row.c.direction, Direction, Direction.INBOUND)
+            elif name == "occurredAt":
+                value = iso_timestamp(row.c.occurred_at)
+            elif name == "customer":
+                value = self.customer_of(row, part)
+            else:
+                raise NotCompilable(f"Interaction.{name}")
+            pairs.append((part.key, value))
+        return json_object(pairs)
+
+    def customer_of(self, row: Any, selected: Selected) -> Any:
+        """`Interaction.customer`: null when the customer was merged away (as the loader)."""
+        customer = read.customer.alias()
+        return (
+            sql_select(self.customer(customer, selected))
+            .where(
+                customer.c.workspace_id == self.workspace_id,
+                customer.c.id == row.c.customer_id,
+                customer.c.merged_into_id.is_(None),
+            )
+            .correlate(row)
+            .scalar_subquery()
+        )
+
+
+def _object_type(field: GraphQLField | None) -> GraphQLObjectType:
+    assert field is not None
+    inner: Any = field.type
+    while hasattr(inner, "of_type"):
+        inner = inner.of_type
+    assert isinstance(inner, GraphQLObjectType)
+    return inner
+
+
+__all__ = ["CompiledReads", "NotCompilable", "UseResolvers"]
