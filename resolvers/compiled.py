@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,14 +39,26 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     get_operation_ast,
+    is_abstract_type,
     parse,
     specified_rules,
     validate,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
-from sqlalchemy import Integer, Select, Text, and_, cast, func, literal, literal_column, text
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    text,
+)
 from sqlalchemy import select as sql_select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types.arguments import convert_arguments
@@ -75,6 +87,7 @@ from server.read_json import (
     json_object,
     sql_string,
 )
+from server.sqltypes import UTCDateTime
 
 if TYPE_CHECKING:
     import strawberry
@@ -83,6 +96,55 @@ log = logging.getLogger(__name__)
 
 PREPARED_CACHE_SIZE = 512
 """Distinct query texts whose parse, validation and compilability are remembered."""
+STATEMENT_CACHE_SIZE = 1024
+"""Built statements remembered, by query text and the shape of its arguments."""
+WORKSPACE_PARAMETER = "workspace_id"
+"""The bound parameter every statement filters the viewer's workspace by."""
+
+
+class _Lru:
+    """A small least-recently-used map."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable) -> Any:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key: Hashable, value: Any) -> None:
+        self._items[key] = value
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+
+@dataclass(slots=True)
+class PageArguments:
+    """The arguments of one connection field, split into what shapes the statement and the
+    values bound when it runs (so a statement serves every request of the same shape)."""
+
+    slot: str
+    criteria: Any
+    order_field: str
+    descending: bool
+    has_after: bool
+    values: dict[str, Any]
+
+    @property
+    def shape(self) -> Hashable:
+        """What the statement's text depends on: criteria are few and typed by people."""
+        return (self.criteria, self.order_field, self.descending, self.has_after)
+
+    def parameter(self, name: str, type_: Any) -> BindParameter[Any]:
+        """The bound parameter ``name`` of this field (its value is in ``values``)."""
+        return bindparam(f"{self.slot}_{name}", type_=type_)
+
+
+Path = tuple[str, ...]
+"""Response keys from the root to a field."""
 
 
 class NotCompilable(Exception):
@@ -187,6 +249,7 @@ class CompiledReads:
         self.schema: GraphQLSchema = schema._schema
         self._rules = (*specified_rules, *rules)
         self._prepared: OrderedDict[tuple[str, str | None], Prepared | None] = OrderedDict()
+        self._statements = _Lru(STATEMENT_CACHE_SIZE)
 
     def prepare(self, query: str, operation_name: str | None) -> Prepared | None:
         """The query's operation if it parses, validates and is a query; cached per text."""
@@ -266,15 +329,19 @@ class CompiledReads:
         if isinstance(coerced, list):
             return None
         compiler = _Compiler(
-            self,
-            prepared,
-            coerced,
-            workspace_id=viewer.workspace_id,
-            max_page_size=context.services.settings.max_page_size,
+            self, prepared, coerced, max_page_size=context.services.settings.max_page_size
         )
         try:
-            statement = compiler.statement()
-            document = await context.db.scalar(statement)
+            pages = compiler.page_arguments()
+            shape = (query, operation_name, tuple((path, a.shape) for path, a in pages.items()))
+            statement = self._statements.get(shape)
+            if statement is None:
+                statement = compiler.statement(pages)
+                self._statements.put(shape, statement)
+            values: dict[str, Any] = {WORKSPACE_PARAMETER: viewer.workspace_id}
+            for page in pages.values():
+                values.update(page.values)
+            document = await context.db.scalar(statement, values)
         except NotCompilable:
             self._remember((query, operation_name), None)
             return None
@@ -288,7 +355,7 @@ class CompiledReads:
 
 
 class _Compiler:
-    """Builds the statement of one request (argument values shape it)."""
+    """Reads one request's arguments and, for a new shape, builds its statement."""
 
     def __init__(
         self,
@@ -296,14 +363,14 @@ class _Compiler:
         prepared: Prepared,
         variables: VariableValues,
         *,
-        workspace_id: int,
         max_page_size: int,
     ) -> None:
         self.reads = reads
         self.prepared = prepared
         self.variables = variables
-        self.workspace_id = workspace_id
         self.max_page_size = max_page_size
+        self.workspace_id = bindparam(WORKSPACE_PARAMETER, type_=BigInteger)
+        self.pages: dict[Path, PageArguments] = {}
 
     def type(self, name: str) -> GraphQLObjectType:
         found = self.reads.schema.get_type(name)
@@ -358,52 +425,112 @@ class _Compiler:
                 raise NotCompilable("a fragment on another type")
             self._collect(inner, parent, into, keys)
 
-    def arguments(self, selected: Selected) -> dict[str, Any]:
+    # -- arguments ---------------------------------------------------------------------------
+
+    def page_arguments(self) -> dict[Path, PageArguments]:
+        """The arguments of every connection of the query, by response path."""
+        self._walk(self.prepared.operation.selection_set, self.type("Query"), ())
+        return self.pages
+
+    def _walk(
+        self, selection_set: SelectionSetNode | None, parent: GraphQLObjectType, path: Path
+    ) -> None:
+        for selected in self.collect(selection_set, parent):
+            if selected.field is None:
+                continue
+            here = (*path, selected.key)
+            if selected.field.args:
+                self.pages[here] = self._page_arguments(parent.name, selected, len(self.pages))
+            named: Any = selected.field.type
+            while hasattr(named, "of_type"):
+                named = named.of_type
+            if isinstance(named, GraphQLObjectType):
+                self._walk(selected.node.selection_set, named, here)
+            elif is_abstract_type(named):
+                raise NotCompilable(f"{parent.name}.{selected.name} is abstract")
+
+    def _page_arguments(self, parent: str, selected: Selected, index: int) -> PageArguments:
+        place = (parent, selected.name)
+        if place not in (
+            ("Query", "customers"),
+            ("Query", "interactions"),
+            ("Customer", "interactions"),
+        ):
+            raise NotCompilable(f"{parent}.{selected.name}")
+        args = self._arguments(selected)
+        try:
+            size = page_size(args.get("first"), self.max_page_size)
+            after = args.get("after")
+            if place == ("Query", "customers"):
+                order_by = args.get("order_by")
+                field = str((order_by.field if order_by else CustomerOrderField.ID).value)
+                descending = order_by is not None and order_by.direction is OrderDirection.DESC
+                criteria: Any = customer_resolvers.criteria_of(args.get("filter"))
+                kind = customer_resolvers.cursor_kind(field, descending)
+                position = customer_resolvers.decode_after(after, kind, field)
+            else:
+                field, descending = "occurred_at", True
+                nested = parent == "Customer"
+                criteria = interaction_resolvers.criteria_of(args.get("filter"), nested=nested)
+                position = interaction_resolvers.decode_after(after)
+        except ApiError as exc:
+            raise UseResolvers(str(exc)) from exc
+        page = PageArguments(
+            slot=f"page{index}",
+            criteria=criteria,
+            order_field=field,
+            descending=descending,
+            has_after=position is not None,
+            values={},
+        )
+        page.values[f"{page.slot}_size"] = size
+        page.values[f"{page.slot}_limit"] = size + 1
+        if position is not None:
+            page.values[f"{page.slot}_after_value"] = position[0]
+            page.values[f"{page.slot}_after_id"] = position[1]
+        return page
+
+    def _arguments(self, selected: Selected) -> dict[str, Any]:
         try:
             return self.reads.convert_arguments(selected, self.variables)
         except (GraphQLError, ApiError, ValueError, TypeError) as exc:
             raise UseResolvers(str(exc)) from exc
 
-    def page_size(self, first: int | None) -> int:
-        try:
-            return page_size(first, self.max_page_size)
-        except ApiError as exc:
-            raise UseResolvers(str(exc)) from exc
+    # -- the statement -----------------------------------------------------------------------
 
-    # -- the root ----------------------------------------------------------------------------
-
-    def statement(self) -> Select[Any]:
+    def statement(self, pages: dict[Path, PageArguments]) -> Select[Any]:
+        """The statement of this request's shape; its values are bound when it runs."""
+        self.pages = pages
         pairs: list[tuple[str, Any]] = []
         for selected in self.collect(self.prepared.operation.selection_set, self.type("Query")):
+            path = (selected.key,)
             if selected.field is None:
                 pairs.append((selected.key, sql_string("Query")))
             elif selected.name == "customers":
-                pairs.append((selected.key, self.customers(selected)))
+                pairs.append((selected.key, self.customers(selected, path)))
             elif selected.name == "interactions":
-                pairs.append((selected.key, self.interactions(selected)))
+                pairs.append((selected.key, self.interactions(selected, path)))
             else:
                 raise NotCompilable(f"Query.{selected.name}")
         return sql_select(cast(json_object(pairs), Text))
 
-    def customers(self, selected: Selected) -> Any:
-        args = self.arguments(selected)
-        size = self.page_size(args.get("first"))
-        order_by = args.get("order_by")
-        field = str((order_by.field if order_by else CustomerOrderField.ID).value)
-        descending = order_by is not None and order_by.direction is OrderDirection.DESC
-        kind = customer_resolvers.cursor_kind(field, descending)
-        after = args.get("after")
-        try:
-            criteria = customer_resolvers.criteria_of(args.get("filter"))
-            position = customer_resolvers.decode_after(after, kind, field)
-        except ApiError as exc:
-            raise UseResolvers(str(exc)) from exc
+    def customers(self, selected: Selected, path: Path) -> Any:
+        page_args = self.pages[path]
+        field = page_args.order_field
+        key_type = read.customer_sort_key(field).type
+        position = self._position(page_args, key_type, read.customer.c.id.type)
         page = read.customers_page(
-            self.workspace_id, criteria, field, descending, position, size + 1
+            self.workspace_id,
+            page_args.criteria,
+            field,
+            page_args.descending,
+            position,
+            page_args.parameter("limit", Integer),
         ).subquery()
-        order = [page.c.sort_key, page.c.id]
-        if descending:
+        order: list[Any] = [page.c.sort_key, page.c.id]
+        if page_args.descending:
             order = [column.desc() for column in order]
+        kind = customer_resolvers.cursor_kind(field, page_args.descending)
 
         def cursor_of(row: Any) -> ColumnElement[str]:
             if field == "id":
@@ -416,36 +543,30 @@ class _Compiler:
 
         return self.connection(
             selected,
+            path,
             page=page,
             order=order,
-            size=size,
-            after_given=after is not None,
             cursor_of=cursor_of,
             node_of=self.customer,
-            count=read.customers_count(self.workspace_id, criteria),
+            count=read.customers_count(self.workspace_id, page_args.criteria),
         )
 
-    def interactions(self, selected: Selected, parent: Any = None) -> Any:
+    def interactions(self, selected: Selected, path: Path, parent: Any = None) -> Any:
         """The root `interactions`, or `Customer.interactions` of the customer row ``parent``."""
-        args = self.arguments(selected)
-        size = self.page_size(args.get("first"))
-        after = args.get("after")
-        try:
-            criteria = interaction_resolvers.criteria_of(
-                args.get("filter"), nested=parent is not None
-            )
-            position = interaction_resolvers.decode_after(after)
-        except ApiError as exc:
-            raise UseResolvers(str(exc)) from exc
+        page_args = self.pages[path]
+        position = self._position(page_args, UTCDateTime(), read.interaction.c.id.type)
         page_select = read.interactions_page(
-            self.workspace_id, criteria, position, size + 1, columns=_INTERACTION_COLUMNS
+            self.workspace_id,
+            page_args.criteria,
+            position,
+            page_args.parameter("limit", Integer),
+            columns=_INTERACTION_COLUMNS,
         )
-        count = read.interactions_count(self.workspace_id, criteria)
+        count = read.interactions_count(self.workspace_id, page_args.criteria)
         if parent is not None:
-            page_select = page_select.where(
-                read.interaction.c.customer_id == parent.c.id
-            ).correlate(parent)
-            count = count.where(read.interaction.c.customer_id == parent.c.id).correlate(parent)
+            of_parent = read.interaction.c.customer_id == parent.c.id
+            page_select = page_select.where(of_parent).correlate(parent)
+            count = count.where(of_parent).correlate(parent)
         page = page_select.subquery()
 
         def cursor_of(row: Any) -> ColumnElement[str]:
@@ -458,13 +579,21 @@ class _Compiler:
 
         return self.connection(
             selected,
+            path,
             page=page,
             order=[page.c.occurred_at.desc(), page.c.id.desc()],
-            size=size,
-            after_given=after is not None,
             cursor_of=cursor_of,
             node_of=self.interaction,
             count=count,
+        )
+
+    @staticmethod
+    def _position(page_args: PageArguments, value_type: Any, id_type: Any) -> Any:
+        if not page_args.has_after:
+            return None
+        return (
+            page_args.parameter("after_value", value_type),
+            page_args.parameter("after_id", id_type),
         )
 
     # -- connections -------------------------------------------------------------------------
@@ -472,17 +601,17 @@ class _Compiler:
     def connection(
         self,
         selected: Selected,
+        path: Path,
         *,
         page: Any,
         order: list[Any],
-        size: int,
-        after_given: bool,
         cursor_of: Callable[[Any], ColumnElement[str]],
-        node_of: Callable[[Any, Selected], Any],
+        node_of: Callable[[Any, Selected, Path], Any],
         count: Select[Any],
     ) -> Any:
         """A connection object over ``page`` (its first ``size + 1`` rows in ``order``)."""
         assert selected.field is not None
+        page_args = self.pages[path]
         connection_type = _object_type(selected.field)
         edge_type = _object_type(connection_type.fields["edges"])
         numbered = sql_select(
@@ -490,8 +619,8 @@ class _Compiler:
             func.row_number().over(order_by=order).label("rn"),
             func.count().over().label("rows"),
         ).subquery()
-        limit = literal(size, Integer)
-        in_page = numbered.c.rn <= limit
+        size = page_args.parameter("size", Integer)
+        in_page = numbered.c.rn <= size
         pairs: list[tuple[str, Any]] = []
         for part in self.collect(selected.node.selection_set, connection_type):
             if part.field is None:
@@ -504,16 +633,15 @@ class _Compiler:
                     elif edge_part.name == "cursor":
                         edge_pairs.append((edge_part.key, cursor_of(numbered)))
                     elif edge_part.name == "node":
-                        edge_pairs.append((edge_part.key, node_of(numbered, edge_part)))
+                        node_path = (*path, part.key, edge_part.key)
+                        edge_pairs.append((edge_part.key, node_of(numbered, edge_part, node_path)))
                     else:
                         raise NotCompilable(f"{edge_type.name}.{edge_part.name}")
-                pairs.append(
-                    (part.key, json_list(json_object(edge_pairs), [numbered.c.rn], where=in_page))
-                )
+                edges = json_list(json_object(edge_pairs), [numbered.c.rn], where=in_page)
+                pairs.append((part.key, edges))
             elif part.name == "pageInfo":
-                pairs.append(
-                    (part.key, self.page_info(part, numbered, limit, after_given, cursor_of))
-                )
+                info = self.page_info(part, numbered, size, page_args.has_after, cursor_of)
+                pairs.append((part.key, info))
             elif part.name == "totalCount":
                 pairs.append((part.key, count.scalar_subquery()))
             else:
@@ -530,8 +658,8 @@ class _Compiler:
         self,
         selected: Selected,
         numbered: Any,
-        limit: Any,
-        after_given: bool,
+        size: Any,
+        has_after: bool,
         cursor_of: Callable[[Any], ColumnElement[str]],
     ) -> Any:
         page_info_type = _object_type(selected.field)
@@ -540,14 +668,14 @@ class _Compiler:
             if part.field is None:
                 pairs.append((part.key, sql_string(page_info_type.name)))
             elif part.name == "hasNextPage":
-                pairs.append((part.key, func.count() > limit))
+                pairs.append((part.key, func.count() > size))
             elif part.name == "hasPreviousPage":
-                pairs.append((part.key, literal_column("true" if after_given else "false")))
+                pairs.append((part.key, literal_column("true" if has_after else "false")))
             elif part.name == "startCursor":
-                first_row = and_(numbered.c.rn == 1, numbered.c.rn <= limit)
+                first_row = and_(numbered.c.rn == 1, numbered.c.rn <= size)
                 pairs.append((part.key, func.max(cursor_of(numbered)).filter(first_row)))
             elif part.name == "endCursor":
-                last_row = numbered.c.rn == func.least(numbered.c.rows, limit)
+                last_row = numbered.c.rn == func.least(numbered.c.rows, size)
                 pairs.append((part.key, func.max(cursor_of(numbered)).filter(last_row)))
             else:
                 raise NotCompilable(f"PageInfo.{part.name}")
@@ -555,7 +683,7 @@ class _Compiler:
 
     # -- objects -----------------------------------------------------------------------------
 
-    def customer(self, row: Any, selected: Selected) -> Any:
+    def customer(self, row: Any, selected: Selected, path: Path) -> Any:
         """A Customer object of ``row`` (which has the customer table's column names)."""
         pairs: list[tuple[str, Any]] = []
         for part in self.collect(selected.node.selection_set, self.type("Customer")):
@@ -577,7 +705,7 @@ class _Compiler:
             elif name == "scores":
                 value = self.scores(row, part)
             elif name == "interactions":
-                value = self.interactions(part, parent=row)
+                value = self.interactions(part, (*path, part.key), parent=row)
             else:
                 raise NotCompilable(f"Customer.{name}")
             pairs.append((part.key, value))
@@ -638,7 +766,7 @@ class _Compiler:
         )
         return func.coalesce(row_scores, json_object(zeros))
 
-    def interaction(self, row: Any, selected: Selected) -> Any:
+    def interaction(self, row: Any, selected: Selected, path: Path) -> Any:
         """An Interaction object of ``row`` (with ``_INTERACTION_COLUMNS``' names)."""
         pairs: list[tuple[str, Any]] = []
         for part in self.collect(selected.node.selection_set, self.type("Interaction")):
@@ -656,17 +784,17 @@ class _Compiler:
             elif name == "occurredAt":
                 value = iso_timestamp(row.c.occurred_at)
             elif name == "customer":
-                value = self.customer_of(row, part)
+                value = self.customer_of(row, part, (*path, part.key))
             else:
                 raise NotCompilable(f"Interaction.{name}")
             pairs.append((part.key, value))
         return json_object(pairs)
 
-    def customer_of(self, row: Any, selected: Selected) -> Any:
+    def customer_of(self, row: Any, selected: Selected, path: Path) -> Any:
         """`Interaction.customer`: null when the customer was merged away (as the loader)."""
         customer = read.customer.alias()
         return (
-            sql_select(self.customer(customer, selected))
+            sql_select(self.customer(customer, selected, path))
             .where(
                 customer.c.workspace_id == self.workspace_id,
                 customer.c.id == row.c.customer_id,

@@ -39,19 +39,19 @@ class Reader:
         """Whether statements run on PostgreSQL (which has constructs SQLite lacks)."""
         return self._engine.dialect.name == "postgresql"
 
-    async def all(self, statement: Any) -> Sequence[Any]:
-        """Every row of ``statement``."""
+    async def all(self, statement: Any, values: dict[str, Any] | None = None) -> Sequence[Any]:
+        """Every row of ``statement``, run with the bound parameter ``values``."""
         if self._lock is None:
             async with self._engine.connect() as connection:
-                return (await connection.execute(statement)).all()
+                return (await connection.execute(statement, values)).all()
         async with self._lock:
             if self._connection is None:
                 self._connection = await self._engine.connect()
-            return (await self._connection.execute(statement)).all()
+            return (await self._connection.execute(statement, values)).all()
 
-    async def scalar(self, statement: Any) -> Any:
+    async def scalar(self, statement: Any, values: dict[str, Any] | None = None) -> Any:
         """The first column of the first row of ``statement``, or None."""
-        rows = await self.all(statement)
+        rows = await self.all(statement, values)
         return rows[0][0] if rows else None
 
     async def close(self) -> None:

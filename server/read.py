@@ -30,7 +30,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.sql.elements import KeyedColumnElement
+from sqlalchemy.sql.elements import BindParameter, KeyedColumnElement
 
 from server import tables
 from server.sqltypes import UTCDateTime
@@ -160,6 +160,14 @@ class CommunityCriteria:
     include_dismissed: bool = False
 
 
+def bound_value(value: Any, type_: Any) -> ColumnElement[Any]:
+    """``value`` as a bound parameter of ``type_``; a ``bindparam`` stays as it is, so a
+    statement can be built once and run with other values (``resolvers.compiled``)."""
+    if isinstance(value, BindParameter):
+        return value
+    return literal(value, type_)
+
+
 def _contains(column: Any, text: str) -> ColumnElement[bool]:
     # lower() on both sides: case-insensitive on PostgreSQL and SQLite alike (ILIKE is not).
     return func.lower(column).contains(text.lower(), autoescape=True)
@@ -188,7 +196,9 @@ def customer_sort_key(field: str) -> ColumnElement[Any]:
     raise ValueError(f"unknown customer order field {field!r}")
 
 
-def _customer_conditions(workspace_id: int, criteria: CustomerCriteria) -> list[Any]:
+def _customer_conditions(
+    workspace_id: int | BindParameter[int], criteria: CustomerCriteria
+) -> list[Any]:
     conditions: list[Any] = [
         customer.c.workspace_id == workspace_id,
         customer.c.merged_into_id.is_(None),
@@ -243,12 +253,12 @@ def _customer_from(needs_scores: bool) -> Any:
 
 
 def customers_page(
-    workspace_id: int,
+    workspace_id: int | BindParameter[int],
     criteria: CustomerCriteria,
     order_field: str,
     descending: bool,
     after: tuple[Any, int] | None,
-    limit: int,
+    limit: int | BindParameter[int],
 ) -> Select[Any]:
     """One page of customers (with the sort key as ``sort_key``), after a keyset position."""
     key = customer_sort_key(order_field)
@@ -262,7 +272,7 @@ def customers_page(
             conditions.append(customer.c.id < last_id if descending else customer.c.id > last_id)
         else:
             position = tuple_(key, customer.c.id)
-            bound = tuple_(literal(value, key.type), literal(last_id, customer.c.id.type))
+            bound = tuple_(bound_value(value, key.type), bound_value(last_id, customer.c.id.type))
             conditions.append(position < bound if descending else position > bound)
     order: list[Any] = (
         [key.desc(), customer.c.id.desc()] if descending else [key.asc(), customer.c.id.asc()]
@@ -278,7 +288,9 @@ def customers_page(
     )
 
 
-def customers_count(workspace_id: int, criteria: CustomerCriteria) -> Select[Any]:
+def customers_count(
+    workspace_id: int | BindParameter[int], criteria: CustomerCriteria
+) -> Select[Any]:
     """How many customers match ``criteria``."""
     return (
         select(func.count())
@@ -346,7 +358,9 @@ def scores_of(workspace_id: int, customer_ids: Sequence[int]) -> Select[Any]:
 # -- interactions -----------------------------------------------------------------------------
 
 
-def _interaction_conditions(workspace_id: int, criteria: InteractionCriteria) -> list[Any]:
+def _interaction_conditions(
+    workspace_id: int | BindParameter[int], criteria: InteractionCriteria
+) -> list[Any]:
     conditions: list[Any] = [interaction.c.workspace_id == workspace_id]
     if criteria.channels:
         conditions.append(interaction.c.channel.in_(list(criteria.channels)))
@@ -372,15 +386,17 @@ def _before(after: tuple[datetime, int] | None) -> list[Any]:
     occurred_at, last_id = after
     return [
         tuple_(interaction.c.occurred_at, interaction.c.id)
-        < tuple_(literal(occurred_at, UTCDateTime()), literal(last_id, interaction.c.id.type))
+        < tuple_(
+            bound_value(occurred_at, UTCDateTime()), bound_value(last_id, interaction.c.id.type)
+        )
     ]
 
 
 def interactions_page(
-    workspace_id: int,
+    workspace_id: int | BindParameter[int],
     criteria: InteractionCriteria,
     after: tuple[datetime, int] | None,
-    limit: int,
+    limit: int | BindParameter[int],
     *,
     columns: Sequence[Any] = INTERACTION_COLUMNS,
 ) -> Select[Any]:
@@ -393,7 +409,9 @@ def interactions_page(
     )
 
 
-def interactions_count(workspace_id: int, criteria: InteractionCriteria) -> Select[Any]:
+def interactions_count(
+    workspace_id: int | BindParameter[int], criteria: InteractionCriteria
+) -> Select[Any]:
     """How many interactions match ``criteria``."""
     return select(func.count()).where(*_interaction_conditions(workspace_id, criteria))
 
