@@ -286,11 +286,36 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children_cpu_seconds(pid: int) -> float:
+    """CPU time of a process's children that have exited and been waited for (``/proc``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
+def parent_pid(pid: int) -> int | None:
+    """A process's parent (``/proc``), or None."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+POSTMASTER = -1
+"""The key of ``database_cpu_seconds`` under which backends that exited are counted."""
+
+
 def database_cpu_seconds(url: str) -> dict[int, float]:
-    """CPU seconds used so far by each PostgreSQL backend of the bench database.
+    """CPU seconds used so far by each PostgreSQL backend of the bench database, and (under
+    ``POSTMASTER``) by backends that have exited.
 
     Only meaningful when PostgreSQL runs on this machine (``/proc``); the backends of the
-    server that is not under load are idle, so the sum over a run is the loaded one's.
+    server that is not under load are idle, so the sum over a run is the loaded one's. A pool
+    that opens and closes connections under load leaves backends that exit before the run
+    ends: the postmaster's children time counts them (and any other PostgreSQL process that
+    exited meanwhile, such as an autovacuum worker).
     """
 
     async def pids() -> list[int]:
@@ -304,7 +329,12 @@ def database_cpu_seconds(url: str) -> dict[int, float]:
             await conn.close()
         return [row["pid"] for row in rows]
 
-    return {pid: cpu_seconds(pid) for pid in asyncio.run(pids())}
+    backends = asyncio.run(pids())
+    used = {pid: cpu_seconds(pid) for pid in backends}
+    postmaster = parent_pid(backends[0]) if backends else None
+    if postmaster is not None:
+        used[POSTMASTER] = children_cpu_seconds(postmaster)
+    return used
 
 
 # --- same data ------------------------------------------------------------------------------
