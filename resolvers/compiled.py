@@ -102,8 +102,11 @@ WORKSPACE_PARAMETER = "workspace_id"
 """The bound parameter every statement filters the viewer's workspace by."""
 
 
+NOT_COMPILABLE = object()
+
+
 class _Lru:
-    """A small least-recently-used map."""
+    """A small least-recently-used map; ``get`` answers None for a missing key."""
 
     def __init__(self, size: int) -> None:
         self._size = size
@@ -248,23 +251,18 @@ class CompiledReads:
         self._strawberry = schema
         self.schema: GraphQLSchema = schema._schema
         self._rules = (*specified_rules, *rules)
-        self._prepared: OrderedDict[tuple[str, str | None], Prepared | None] = OrderedDict()
+        # Query texts that cannot be compiled are remembered as NOT_COMPILABLE.
+        self._prepared = _Lru(PREPARED_CACHE_SIZE)
         self._statements = _Lru(STATEMENT_CACHE_SIZE)
 
     def prepare(self, query: str, operation_name: str | None) -> Prepared | None:
         """The query's operation if it parses, validates and is a query; cached per text."""
         key = (query, operation_name)
-        if key in self._prepared:
-            self._prepared.move_to_end(key)
-            return self._prepared[key]
-        prepared = self._prepare(query, operation_name)
-        self._remember(key, prepared)
-        return prepared
-
-    def _remember(self, key: tuple[str, str | None], prepared: Prepared | None) -> None:
-        self._prepared[key] = prepared
-        if len(self._prepared) > PREPARED_CACHE_SIZE:
-            self._prepared.popitem(last=False)
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            prepared = self._prepare(query, operation_name) or NOT_COMPILABLE
+            self._prepared.put(key, prepared)
+        return None if prepared is NOT_COMPILABLE else prepared
 
     def _prepare(self, query: str, operation_name: str | None) -> Prepared | None:
         try:
@@ -343,7 +341,7 @@ class CompiledReads:
                 values.update(page.values)
             document = await context.db.scalar(statement, values)
         except NotCompilable:
-            self._remember((query, operation_name), None)
+            self._prepared.put((query, operation_name), NOT_COMPILABLE)
             return None
         except UseResolvers:
             return None
