@@ -1,0 +1,602 @@
+"""Rows for the compiled-reads tests: two workspaces of deliberately awkward data.
+
+Workspace A holds what tends to tell two serializers apart: non-ASCII text, JSON of every
+shape, timestamps with and without microseconds, ties in every sort order, scores that are
+whole, fractional, negative zero or missing, stored enum values the schema does not know,
+null optional fields and a merged customer. Workspace B holds a little of the same, under
+names that must never show up in A's answers (and the other way round).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server import tables
+from server.auth import create_token
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def at(days: float = 0, *, hours: float = 0, seconds: float = 0, micros: int = 0) -> datetime:
+    """``T0`` plus an offset; ``micros`` makes the fraction of a second non-zero."""
+    return T0 + timedelta(days=days, hours=hours, seconds=seconds, microseconds=micros)
+
+
+def pk(row: Any) -> int:
+    """The primary key of a flushed row."""
+    assert row.id is not None
+    return int(row.id)
+
+
+@dataclass
+class Workspace:
+    """One seeded workspace: its row, tokens and rows by short name."""
+
+    row: tables.Workspace
+    token: str = ""
+    read_token: str = ""
+    customers: dict[str, tables.Customer] = field(default_factory=dict)
+    scores: dict[str, tables.Score] = field(default_factory=dict)
+    interactions: dict[str, tables.Interaction] = field(default_factory=dict)
+    communities: dict[str, tables.Community] = field(default_factory=dict)
+
+    @property
+    def id(self) -> int:
+        """The workspace's primary key."""
+        return pk(self.row)
+
+
+@dataclass
+class CompiledSeed:
+    """Both workspaces."""
+
+    a: Workspace
+    b: Workspace
+
+
+# -- workspace A ---------------------------------------------------------------------------
+
+_A_CUSTOMERS: dict[str, dict[str, Any]] = {
+    "alice": {
+        "display_name": "Alice Wang",
+        "handle": "alice_w",
+        "email": "alice@example.com",
+        "phone": "+86 138 0000 0000",
+        "avatar_url": "https://img.example.com/a.png",
+        "language": "zh-CN",
+        "location": "上海",
+        "lifecycle_stage": "stability",
+        "attributes": {
+            "vip": True,
+            "level": 3,
+            "ratio": 0.75,
+            "地址": {"城市": "上海", "邮编": "200000"},
+            "history": [1, 2.5, "三", None, {"k": []}],
+            "big": 12345678901234567890,
+            "whole": 1.0,
+        },
+        "created_at": at(0),
+        "updated_at": at(1, micros=123456),
+        "last_seen_at": at(10, micros=654321),
+    },
+    "bob": {
+        "display_name": "bob",
+        "lifecycle_stage": "formation",
+        "created_at": at(hours=1, micros=1),
+        "updated_at": at(hours=1, micros=1),
+        "last_seen_at": None,
+    },
+    "chen": {
+        "display_name": "陈晨",
+        "handle": "chenchen",
+        # A value no LifecycleStage has: both paths must read it as EXPLORATION.
+        "lifecycle_stage": "churned",
+        "attributes": {"note": 'quote " and backslash \\', "emoji": "🎉", "empty": {}},
+        "created_at": at(hours=2, micros=500000),
+        "updated_at": at(hours=2, micros=500000),
+        "last_seen_at": at(2),
+    },
+    "dana": {
+        "display_name": "Dana",
+        "lifecycle_stage": "decline",
+        "language": "en",
+        # Ties with chen on created_at and with alice on last_seen_at: broken by id.
+        "created_at": at(hours=2, micros=500000),
+        "updated_at": at(3),
+        "last_seen_at": at(10, micros=654321),
+    },
+    "eve": {
+        "display_name": "Eve",
+        "lifecycle_stage": "exploration",
+        "created_at": at(hours=5),
+        "updated_at": at(hours=5),
+    },
+    "frank": {
+        "display_name": "Frank",
+        "handle": "frank",
+        "lifecycle_stage": "exploration",
+        "created_at": at(hours=6, micros=999999),
+        "updated_at": at(hours=6, micros=999999),
+        "last_seen_at": at(2),
+    },
+    "gina": {
+        "display_name": "Gina 100%_off",
+        "lifecycle_stage": "formation",
+        "email": "gina@example.org",
+        "created_at": at(hours=7),
+        "updated_at": at(hours=7),
+        "last_seen_at": at(9, hours=1),
+    },
+    "hank": {
+        "display_name": "Hank",
+        "lifecycle_stage": "stability",
+        "attributes": {"source": "import", "score": -3.5},
+        "created_at": at(hours=8, micros=10),
+        "updated_at": at(hours=8, micros=10),
+        "last_seen_at": at(4, micros=1),
+    },
+    "ivy": {
+        "display_name": "Ivy",
+        "lifecycle_stage": "decline",
+        "created_at": at(hours=9),
+        "updated_at": at(hours=9),
+        "last_seen_at": at(1),
+    },
+    "jack": {
+        "display_name": "jack",
+        "lifecycle_stage": "stability",
+        "created_at": at(hours=10),
+        "updated_at": at(hours=10),
+    },
+}
+
+# (customer, channel, external id, handle, following)
+_A_IDENTITIES: list[tuple[str, str, str, str | None, bool | None]] = [
+    ("alice", "wechat", "o_alice", "小爱", True),
+    ("alice", "wechat.unionid", "u_alice", None, None),
+    ("alice", "email", "alice@example.com", "alice@example.com", None),
+    ("bob", "weibo", "1234567", "Bob_微博", False),
+    ("chen", "wechat", "o_chen", "陈晨", True),
+    ("chen", "email", "chen@example.cn", None, None),
+    ("frank", "wechat", "o_frank", "Ali小号", False),
+    ("gina", "email", "gina@example.org", "gina@example.org", None),
+    ("hank", "wechat.unionid", "u_hank", None, None),
+    ("hank", "weibo", "7654321", "hank_wb", True),
+    ("jack", "email", "jack@example.com", None, None),
+]
+
+# Names sort differently by byte and by case-insensitive order: Beta, VIP, alpha, vip, 会员.
+_A_TAGS: dict[str, tuple[str, ...]] = {
+    "alice": ("会员", "VIP", "alpha"),
+    "bob": ("Beta", "vip"),
+    "dana": ("会员", "gamma"),
+    "hank": ("VIP",),
+    "merged": ("会员",),
+}
+
+_A_SCORES: dict[str, dict[str, Any]] = {
+    "alice": {
+        "engagement": 12.5,
+        "influence": 33.333333333333336,
+        "sentiment": 0.5,
+        "value": 100.0,
+        "social_value": 0.0,
+        "churn_risk": 0.25,
+        "updated_at": at(3, micros=250000),
+    },
+    "bob": {
+        "engagement": 100.0,
+        "influence": 0.0,
+        # round(-0.001, 2) is -0.0: the scoring code's rounding stores negative zeros.
+        "sentiment": -0.0,
+        "value": 12.5,
+        "social_value": 33.333333333333336,
+        "churn_risk": 1.0,
+        "updated_at": at(3),
+    },
+    "dana": {
+        "engagement": 12.5,
+        "influence": 50.0,
+        "sentiment": -0.75,
+        "value": 0.0,
+        "social_value": 12.5,
+        "churn_risk": 0.5,
+        "updated_at": at(3, micros=1),
+    },
+    # A stored row of zeros: not the same row as "no row", but the same answer.
+    "eve": {"updated_at": at(0)},
+    "gina": {
+        "engagement": 0.001,
+        "influence": 99.9,
+        "sentiment": 1.0,
+        "value": 33.333333333333336,
+        "social_value": 99.9,
+        "churn_risk": 0.1,
+        "updated_at": at(4),
+    },
+    "hank": {
+        "engagement": 12.5,
+        "influence": 12.0,
+        "sentiment": -1.0,
+        "value": 7.0,
+        "social_value": 0.0,
+        "churn_risk": 0.333,
+        "updated_at": at(5, micros=5),
+    },
+}
+
+# name → (customer, fields); kinds and directions are the stored (lower-case) values.
+_A_INTERACTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "alice_hello": (
+        "alice",
+        {
+            "channel": "wechat",
+            "kind": "message",
+            "direction": "inbound",
+            "content": "你好，我想了解会员权益",
+            "occurred_at": at(1),
+            "sentiment": 0.8,
+            "external_id": "wx-1",
+            "thread_id": "t-1",
+            "data": {"MsgType": "text", "MsgId": 1234567890123, "nested": {"l": [1, 2.5, "三"]}},
+            "community": "group",
+        },
+    ),
+    "alice_reply": (
+        "alice",
+        {
+            "channel": "wechat",
+            "kind": "message",
+            "direction": "outbound",
+            "content": "Hello Alice, welcome!",
+            "occurred_at": at(1, seconds=1, micros=250000),
+            "delivery_status": "delivered",
+            "thread_id": "t-1",
+            "reply_to": "alice_hello",
+        },
+    ),
+    "alice_mail": (
+        "alice",
+        {
+            "channel": "email",
+            "kind": "message",
+            "direction": "inbound",
+            "content": None,
+            "content_type": "html",
+            "occurred_at": at(4, micros=999999),
+            "sentiment": -1.0,
+            "data": {"subject": "Re: 订单 #42", "attachments": [], "size": 0.5},
+        },
+    ),
+    "alice_call": (
+        "alice",
+        {
+            "channel": "manual",
+            "kind": "call",
+            "direction": "outbound",
+            "content": "电话回访 follow-up call",
+            "occurred_at": at(5),
+            "sentiment": 0.0,
+        },
+    ),
+    "alice_reaction": (
+        "alice",
+        {
+            "channel": "wechat",
+            # Stored kinds the enum does not know read as OTHER.
+            "kind": "reaction",
+            "direction": "inbound",
+            "content": "👍",
+            "occurred_at": at(6),
+            "data": [1, "two", {"three": 3}],
+        },
+    ),
+    "bob_comment": (
+        "bob",
+        {
+            "channel": "weibo",
+            "kind": "comment",
+            "direction": "inbound",
+            "content": "Nice post!",
+            "occurred_at": at(3, micros=500000),
+            "sentiment": 1.0,
+        },
+    ),
+    "bob_mention": (
+        "bob",
+        {
+            "channel": "weibo",
+            "kind": "mention",
+            "direction": "inbound",
+            "content": "@brand 很好",
+            # The same instant as bob_comment: the higher id comes first.
+            "occurred_at": at(3, micros=500000),
+            "sentiment": 0.33,
+        },
+    ),
+    "bob_repost": (
+        "bob",
+        {
+            "channel": "weibo",
+            "kind": "repost",
+            # A direction the enum does not know reads as INBOUND.
+            "direction": "sideways",
+            "content": None,
+            "occurred_at": at(3, hours=2),
+        },
+    ),
+    "chen_follow": (
+        "chen",
+        {
+            "channel": "wechat",
+            "kind": "follow",
+            "direction": "inbound",
+            "content_type": "event:subscribe",
+            "occurred_at": at(2),
+            "data": {"EventKey": "qrscene_42"},
+            "community": "group",
+        },
+    ),
+    "chen_scan": (
+        "chen",
+        {
+            "channel": "wechat",
+            "kind": "scan",
+            "direction": "inbound",
+            "content_type": "event:SCAN",
+            "occurred_at": at(2),
+            "data": {"EventKey": "42"},
+        },
+    ),
+    "dana_shipped": (
+        "dana",
+        {
+            "channel": "email",
+            "kind": "message",
+            "direction": "outbound",
+            "content": "Your order shipped",
+            "occurred_at": at(7, micros=1),
+            "delivery_status": "failed",
+        },
+    ),
+    "merged_old": (
+        "merged",
+        {
+            "channel": "wechat",
+            "kind": "message",
+            "direction": "inbound",
+            "content": "old account",
+            "occurred_at": at(8),
+        },
+    ),
+    "frank_click": (
+        "frank",
+        {
+            "channel": "wechat",
+            "kind": "click",
+            "direction": "inbound",
+            "content_type": "event:CLICK",
+            "occurred_at": at(9),
+            "data": {"EventKey": "MENU_1"},
+        },
+    ),
+    "gina_note": (
+        "gina",
+        {
+            "channel": "manual",
+            "kind": "note",
+            "direction": "outbound",
+            "content": "备注：VIP 客户\n第二行",
+            "occurred_at": at(9, hours=1),
+            "sentiment": 0.25,
+        },
+    ),
+}
+
+# -- workspace B: names that give themselves away if they leak ------------------------------
+
+_B_CUSTOMERS: dict[str, dict[str, Any]] = {
+    "bella": {
+        "display_name": "Bella B-only",
+        "lifecycle_stage": "stability",
+        "created_at": at(0),
+        "updated_at": at(0),
+        "last_seen_at": at(11),
+    },
+    "ben": {
+        "display_name": "Ben B-only alice",
+        "lifecycle_stage": "exploration",
+        "created_at": at(1),
+        "updated_at": at(1),
+    },
+}
+
+
+async def _workspace(session: AsyncSession, name: str) -> Workspace:
+    row = tables.Workspace(slug=f"compiled-{uuid.uuid4().hex[:10]}", name=name)
+    session.add(row)
+    await session.flush()
+    assert row.id is not None
+    seeded = Workspace(row=row)
+    seeded.token = await create_token(session, row.id, "admin", name="compiled")
+    seeded.read_token = await create_token(session, row.id, "read", name="compiled-read")
+    return seeded
+
+
+async def _customers(
+    session: AsyncSession, seeded: Workspace, specs: dict[str, dict[str, Any]]
+) -> None:
+    for name, spec in specs.items():
+        row = tables.Customer(workspace_id=seeded.id, **spec)
+        session.add(row)
+        # One flush per row: ids follow the order of the specs.
+        await session.flush()
+        seeded.customers[name] = row
+
+
+async def _tags(
+    session: AsyncSession, seeded: Workspace, specs: dict[str, tuple[str, ...]]
+) -> None:
+    by_name: dict[str, tables.Tag] = {}
+    for customer, names in specs.items():
+        for tag_name in names:
+            tag = by_name.get(tag_name)
+            if tag is None:
+                tag = by_name[tag_name] = tables.Tag(workspace_id=seeded.id, name=tag_name)
+                session.add(tag)
+                await session.flush()
+            session.add(
+                tables.CustomerTag(
+                    customer_id=pk(seeded.customers[customer]),
+                    tag_id=pk(tag),
+                    workspace_id=seeded.id,
+                )
+            )
+
+
+async def _interactions(
+    session: AsyncSession,
+    seeded: Workspace,
+    specs: dict[str, tuple[str, dict[str, Any]]],
+) -> None:
+    for name, (customer, spec) in specs.items():
+        fields = dict(spec)
+        community = fields.pop("community", None)
+        reply_to = fields.pop("reply_to", None)
+        row = tables.Interaction(
+            workspace_id=seeded.id,
+            customer_id=pk(seeded.customers[customer]),
+            community_id=pk(seeded.communities[community]) if community else None,
+            in_reply_to_id=pk(seeded.interactions[reply_to]) if reply_to else None,
+            **fields,
+        )
+        session.add(row)
+        await session.flush()
+        seeded.interactions[name] = row
+
+
+async def seed_compiled(sessions: async_sessionmaker[AsyncSession]) -> CompiledSeed:
+    """Write both workspaces (with a token of each scope needed) and return their rows."""
+    async with sessions() as session, session.begin():
+        a = await _workspace(session, "Compiled A")
+        b = await _workspace(session, "Compiled B")
+
+        await _customers(session, a, _A_CUSTOMERS)
+        # Merged into alice: hidden from every list, null as an interaction's customer.
+        await _customers(
+            session,
+            a,
+            {
+                "merged": {
+                    "display_name": "Alice (duplicate)",
+                    "lifecycle_stage": "stability",
+                    "merged_into_id": pk(a.customers["alice"]),
+                    "created_at": at(0, micros=5),
+                    "updated_at": at(0, micros=5),
+                    "last_seen_at": at(12),
+                }
+            },
+        )
+        for customer, channel, external_id, handle, following in _A_IDENTITIES:
+            session.add(
+                tables.Identity(
+                    workspace_id=a.id,
+                    customer_id=pk(a.customers[customer]),
+                    channel=channel,
+                    external_id=external_id,
+                    handle=handle,
+                    following=following,
+                )
+            )
+        session.add(
+            tables.Identity(
+                workspace_id=a.id,
+                customer_id=pk(a.customers["merged"]),
+                channel="wechat",
+                external_id="o_alice_old",
+                handle="Alice old",
+            )
+        )
+        await _tags(session, a, _A_TAGS)
+        for customer, scores in {**_A_SCORES, "merged": {"engagement": 99.0}}.items():
+            score = tables.Score(customer_id=pk(a.customers[customer]), workspace_id=a.id, **scores)
+            session.add(score)
+            a.scores[customer] = score
+        group = tables.Community(
+            workspace_id=a.id,
+            name="上海会员群",
+            channel="wechat",
+            external_id="grp-1",
+            created_at=at(0),
+        )
+        session.add(group)
+        await session.flush()
+        a.communities["group"] = group
+        session.add(
+            tables.Membership(
+                workspace_id=a.id,
+                community_id=pk(group),
+                customer_id=pk(a.customers["alice"]),
+                role="admin",
+                joined_at=at(1),
+            )
+        )
+        await _interactions(session, a, _A_INTERACTIONS)
+
+        await _customers(session, b, _B_CUSTOMERS)
+        session.add(
+            tables.Identity(
+                workspace_id=b.id,
+                customer_id=pk(b.customers["bella"]),
+                # The same channel and external id as alice's in A.
+                channel="wechat",
+                external_id="o_alice",
+                handle="alice in B",
+            )
+        )
+        await _tags(session, b, {"bella": ("会员", "B-only")})
+        session.add(
+            tables.Score(
+                customer_id=pk(b.customers["bella"]),
+                workspace_id=b.id,
+                engagement=77.0,
+                social_value=55.5,
+            )
+        )
+        b_group = tables.Community(workspace_id=b.id, name="B-only group", created_at=at(0))
+        session.add(b_group)
+        await session.flush()
+        b.communities["group"] = b_group
+        await _interactions(
+            session,
+            b,
+            {
+                "bella_hi": (
+                    "bella",
+                    {
+                        "channel": "wechat",
+                        "kind": "message",
+                        "direction": "inbound",
+                        "content": "B-only message",
+                        "occurred_at": at(11),
+                        "community": "group",
+                    },
+                ),
+                "ben_call": (
+                    "ben",
+                    {
+                        "channel": "manual",
+                        "kind": "call",
+                        "direction": "outbound",
+                        "content": "B-only call",
+                        "occurred_at": at(1),
+                    },
+                ),
+            },
+        )
+    return CompiledSeed(a=a, b=b)
