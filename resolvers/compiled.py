@@ -83,6 +83,7 @@ from server.read_json import (
     float_text,
     global_id,
     iso_timestamp,
+    json_float,
     json_list,
     json_object,
     sql_string,
@@ -235,7 +236,6 @@ _INTERACTION_PLAIN = {
     "channel": "channel",
     "contentType": "content_type",
     "content": "content",
-    "sentiment": "sentiment",
     "externalId": "external_id",
     "threadId": "thread_id",
     "deliveryStatus": "delivery_status",
@@ -346,8 +346,10 @@ class CompiledReads:
         except UseResolvers:
             return None
         except Exception:
-            # The resolvers answer instead, with an error in GraphQL's shape if they fail too.
+            # The resolvers answer instead, with an error in GraphQL's shape if they fail too,
+            # on a fresh connection: a failed statement aborts the shared one's transaction.
             log.exception("compiled read failed; answering with the resolvers")
+            await context.db.close()
             return None
         return Response(b'{"data":' + document.encode() + b"}", media_type="application/json")
 
@@ -748,7 +750,7 @@ class _Compiler:
                 stored.append((part.key, sql_string("Scores")))
                 zeros.append((part.key, sql_string("Scores")))
             elif part.name in _SCORE_COLUMNS:
-                stored.append((part.key, score.c[_SCORE_COLUMNS[part.name]]))
+                stored.append((part.key, json_float(score.c[_SCORE_COLUMNS[part.name]])))
                 zeros.append((part.key, literal_column("0.0")))
             elif part.name == "updatedAt":
                 stored.append((part.key, iso_timestamp(score.c.updated_at)))
@@ -773,6 +775,8 @@ class _Compiler:
                 value: Any = sql_string("Interaction")
             elif name == "id":
                 value = global_id("Interaction", row.c.id)
+            elif name == "sentiment":
+                value = json_float(row.c.sentiment)
             elif name in _INTERACTION_PLAIN:
                 value = row.c[_INTERACTION_PLAIN[name]]
             elif name == "kind":

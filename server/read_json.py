@@ -70,12 +70,23 @@ def iso_timestamp(column: Any) -> ColumnElement[str]:
 
 
 def float_text(column: Any) -> ColumnElement[str]:
-    """A ``double precision`` as Python's ``str(float)``: ``12.0``, not PostgreSQL's ``12``."""
+    """A ``double precision`` as Python's ``str(float)``: ``12.0`` and ``-0.0``, not
+    PostgreSQL's ``12`` and ``-0``. (Fractions of 1e15 and more, far outside any score, are
+    written in PostgreSQL's exponent form.)"""
     whole = and_(column == func.trunc(column), func.abs(column) < literal_column("1e16"))
     return case(
+        # Zero first: numeric has no negative zero, float8's own text keeps the sign.
+        (column == literal_column("0"), cast(column, Text).op("||")(sql_string(".0"))),
         (whole, cast(cast(func.trunc(column), Numeric), Text).op("||")(sql_string(".0"))),
         else_=cast(column, Text),
     )
+
+
+def json_float(column: Any) -> ColumnElement[Any]:
+    """A ``double precision`` as a JSON number the way Python's ``json`` writes a float
+    (``12.0``, not ``12``); null stays null. NaN and infinities are no JSON: the statement
+    fails, and the resolvers report the error as they do for such a value."""
+    return cast(float_text(column), JSON)
 
 
 def base64_text(text: Any, *, urlsafe: bool) -> ColumnElement[str]:
