@@ -28,13 +28,30 @@ if TYPE_CHECKING:
     from schema.community import CommunityFilter
 
 
-def _after_id(after: str | None, kind: str) -> int | None:
+def after_id(after: str | None, kind: str) -> int | None:
+    """The id in a cursor of a list sorted by id (``kind``: community, member, membership)."""
     if after is None:
         return None
     (pk,) = decode_cursor(after, kind, 1)
     if not pk.isdigit():
         raise BadUserInput("`after` is not a valid cursor")
     return int(pk)
+
+
+def criteria_of(filter: CommunityFilter | None) -> CommunityCriteria:
+    """The storage criteria of a GraphQL community filter."""
+    if filter is None:
+        return CommunityCriteria()
+    return CommunityCriteria(
+        search=filter.search,
+        channels=tuple(filter.channel or ()),
+        include_dismissed=filter.include_dismissed,
+    )
+
+
+def role_values(roles: Sequence[MemberRole] | None) -> tuple[str, ...]:
+    """Stored role values of a `role` argument, sorted (equal filters batch together)."""
+    return tuple(sorted(str(role.value) for role in roles or ()))
 
 
 async def communities(
@@ -46,18 +63,10 @@ async def communities(
     """The root `communities` field: oldest first."""
     ctx: Context = info.context
     size = page_size(first, ctx.services.settings.max_page_size)
-    criteria = (
-        CommunityCriteria(
-            search=filter.search,
-            channels=tuple(filter.channel or ()),
-            include_dismissed=filter.include_dismissed,
-        )
-        if filter is not None
-        else CommunityCriteria()
-    )
+    criteria = criteria_of(filter)
     workspace_id = ctx.workspace_id
     rows = await ctx.db.all(
-        read.communities_page(workspace_id, criteria, _after_id(after, "community"), size + 1)
+        read.communities_page(workspace_id, criteria, after_id(after, "community"), size + 1)
     )
     edges = [
         CommunityEdge(cursor=encode_cursor("community", row.id), node=Community.from_row(row))
@@ -88,10 +97,10 @@ async def community_members(
     """`Community.members`, in the order they joined."""
     ctx: Context = info.context
     size = page_size(first, ctx.services.settings.max_page_size)
-    role_values = tuple(sorted(str(role.value) for role in roles or ()))
+    roles_stored = role_values(roles)
     loaders = ctx.loaders
     items = await loaders.community_members.load(
-        (community_pk, role_values, _after_id(after, "member"), size + 1)
+        (community_pk, roles_stored, after_id(after, "member"), size + 1)
     )
     edges = [
         MemberEdge(
@@ -104,7 +113,7 @@ async def community_members(
     ]
 
     async def count() -> int:
-        return await loaders.member_counts.load((community_pk, role_values))
+        return await loaders.member_counts.load((community_pk, roles_stored))
 
     return MemberConnection(
         edges=edges,
@@ -121,7 +130,7 @@ async def customer_communities(
     size = page_size(first, ctx.services.settings.max_page_size)
     loaders = ctx.loaders
     items = await loaders.customer_communities.load(
-        (customer_pk, _after_id(after, "membership"), size + 1)
+        (customer_pk, after_id(after, "membership"), size + 1)
     )
     edges = [
         MembershipEdge(

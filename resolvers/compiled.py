@@ -7,12 +7,18 @@ turns the validated query into one statement that builds the response with
 ``json_build_object`` and ``json_agg`` (the way PostGraphile and Hasura do), and the server
 returns PostgreSQL's text as it is.
 
-What it compiles: the root ``customers`` and ``interactions`` connections (every filter,
-order and cursor), and below them the fields of ``Customer`` (but ``communities``),
-``Identity``, ``Scores``, ``Interaction`` (but ``community`` and ``inReplyTo``), the
-connections' edges, ``pageInfo`` and ``totalCount``, and ``__typename`` anywhere.
-Everything else, and anything unusual (directives, a field selected twice under one key,
-SQLite, a request the resolvers must answer with an error), runs the resolvers as usual.
+What it compiles: the root ``customers``, ``interactions`` and ``communities`` connections
+(every filter, order and cursor), ``customer(id)`` (following merges) and
+``community(id)``, and below them every field of ``Customer``, ``Identity``, ``Scores``,
+``Interaction`` and ``Community`` with their connections' edges, ``pageInfo`` and
+``totalCount``, and ``__typename`` anywhere. Everything else (``node``, ``viewer``,
+``channels``, mutations) and anything unusual (directives, a field selected twice under
+one key, an interface fragment, SQLite, a request the resolvers must answer with an
+error) runs the resolvers as usual.
+
+Statements are cached by query text and the shape of the arguments (filters, order,
+whether a cursor is given); the request's values (workspace, page sizes, cursor positions,
+ids) are bound parameters, so one built statement serves every request of its shape.
 Both paths answer the same JSON: ``tests/graphql/test_compiled_reads.py`` runs queries
 through both and compares.
 """
@@ -63,6 +69,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types.arguments import convert_arguments
 
+from resolvers import communities as community_resolvers
 from resolvers import customers as customer_resolvers
 from resolvers import interactions as interaction_resolvers
 from resolvers.context import Context
@@ -72,9 +79,11 @@ from schema.enums import (
     Direction,
     InteractionKind,
     LifecycleStage,
+    MemberRole,
     OrderDirection,
 )
-from schema.errors import ApiError
+from schema.errors import ApiError, BadUserInput
+from schema.node import pk_of
 from server import read
 from server.read_json import (
     MAX_OBJECT_KEYS,
@@ -199,6 +208,8 @@ _INTERACTION_COLUMNS = tuple(
         "delivery_status",
         "data",
         "customer_id",
+        "community_id",
+        "in_reply_to_id",
     )
 )
 
@@ -241,7 +252,31 @@ _INTERACTION_PLAIN = {
     "deliveryStatus": "delivery_status",
     "data": "data",
 }
+_COMMUNITY_COLUMNS = {
+    "name": "name",
+    "description": "description",
+    "channel": "channel",
+    "externalId": "external_id",
+}
+_COMMUNITY_TIMES = {"createdAt": "created_at", "dismissedAt": "dismissed_at"}
 _DATETIME_ORDERS = frozenset({"created_at", "last_seen_at"})
+_ID_CURSOR_KINDS = {
+    ("Query", "communities"): "community",
+    ("Community", "members"): "member",
+    ("Customer", "communities"): "membership",
+}
+"""Connections sorted by id, and their cursors' kind."""
+_ARGUMENTED_FIELDS = frozenset(
+    {
+        ("Query", "customers"),
+        ("Query", "customer"),
+        ("Query", "interactions"),
+        ("Query", "community"),
+        ("Customer", "interactions"),
+        *_ID_CURSOR_KINDS,
+    }
+)
+"""The fields with arguments the compiler knows."""
 
 
 class CompiledReads:
@@ -451,43 +486,58 @@ class _Compiler:
 
     def _page_arguments(self, parent: str, selected: Selected, index: int) -> PageArguments:
         place = (parent, selected.name)
-        if place not in (
-            ("Query", "customers"),
-            ("Query", "interactions"),
-            ("Customer", "interactions"),
-        ):
+        if place not in _ARGUMENTED_FIELDS:
             raise NotCompilable(f"{parent}.{selected.name}")
         args = self._arguments(selected)
+        page = PageArguments(
+            slot=f"page{index}",
+            criteria=None,
+            order_field="id",
+            descending=False,
+            has_after=False,
+            values={},
+        )
         try:
+            if place in (("Query", "customer"), ("Query", "community")):
+                type_name = selected.name.capitalize()
+                pk = pk_of(args["id"], type_name)
+                if pk is None:
+                    raise BadUserInput(f"`id` is not the id of a {type_name}")
+                page.values[f"{page.slot}_id"] = pk
+                return page
             size = page_size(args.get("first"), self.max_page_size)
             after = args.get("after")
+            position: tuple[Any, ...] | None
             if place == ("Query", "customers"):
                 order_by = args.get("order_by")
                 field = str((order_by.field if order_by else CustomerOrderField.ID).value)
-                descending = order_by is not None and order_by.direction is OrderDirection.DESC
-                criteria: Any = customer_resolvers.criteria_of(args.get("filter"))
-                kind = customer_resolvers.cursor_kind(field, descending)
+                page.order_field = field
+                page.descending = order_by is not None and order_by.direction is OrderDirection.DESC
+                page.criteria = customer_resolvers.criteria_of(args.get("filter"))
+                kind = customer_resolvers.cursor_kind(field, page.descending)
                 position = customer_resolvers.decode_after(after, kind, field)
-            else:
-                field, descending = "occurred_at", True
-                nested = parent == "Customer"
-                criteria = interaction_resolvers.criteria_of(args.get("filter"), nested=nested)
+            elif selected.name == "interactions":
+                page.order_field, page.descending = "occurred_at", True
+                page.criteria = interaction_resolvers.criteria_of(
+                    args.get("filter"), nested=parent == "Customer"
+                )
                 position = interaction_resolvers.decode_after(after)
+            else:
+                if place == ("Query", "communities"):
+                    page.criteria = community_resolvers.criteria_of(args.get("filter"))
+                elif place == ("Community", "members"):
+                    page.criteria = community_resolvers.role_values(args.get("role"))
+                last_id = community_resolvers.after_id(after, _ID_CURSOR_KINDS[place])
+                position = None if last_id is None else (last_id,)
         except ApiError as exc:
             raise UseResolvers(str(exc)) from exc
-        page = PageArguments(
-            slot=f"page{index}",
-            criteria=criteria,
-            order_field=field,
-            descending=descending,
-            has_after=position is not None,
-            values={},
-        )
         page.values[f"{page.slot}_size"] = size
         page.values[f"{page.slot}_limit"] = size + 1
         if position is not None:
-            page.values[f"{page.slot}_after_value"] = position[0]
-            page.values[f"{page.slot}_after_id"] = position[1]
+            page.has_after = True
+            page.values[f"{page.slot}_after_id"] = position[-1]
+            if len(position) == 2:
+                page.values[f"{page.slot}_after_value"] = position[0]
         return page
 
     def _arguments(self, selected: Selected) -> dict[str, Any]:
@@ -510,9 +560,56 @@ class _Compiler:
                 pairs.append((selected.key, self.customers(selected, path)))
             elif selected.name == "interactions":
                 pairs.append((selected.key, self.interactions(selected, path)))
+            elif selected.name == "communities":
+                pairs.append((selected.key, self.communities(selected, path)))
+            elif selected.name == "customer":
+                pairs.append((selected.key, self.customer_by_id(selected, path)))
+            elif selected.name == "community":
+                pairs.append((selected.key, self.community_by_id(selected, path)))
             else:
                 raise NotCompilable(f"Query.{selected.name}")
         return sql_select(cast(json_object(pairs), Text))
+
+    def customer_by_id(self, selected: Selected, path: Path) -> Any:
+        """`customer(id)`: a merged customer's id answers its survivor, as
+        ``resolvers.customers.customer_by_pk`` does (at most ``MAX_MERGE_HOPS`` merges on)."""
+        customer = read.customer
+        chain = (
+            sql_select(customer.c.id, customer.c.merged_into_id, literal_column("0").label("hops"))
+            .where(
+                customer.c.workspace_id == self.workspace_id,
+                customer.c.id == self.pages[path].parameter("id", BigInteger),
+            )
+            .cte(recursive=True)
+        )
+        step = customer.alias()
+        chain = chain.union_all(
+            sql_select(step.c.id, step.c.merged_into_id, chain.c.hops + 1).where(
+                step.c.workspace_id == self.workspace_id,
+                step.c.id == chain.c.merged_into_id,
+                chain.c.hops < customer_resolvers.MAX_MERGE_HOPS,
+            )
+        )
+        survivor = (
+            sql_select(chain.c.id).where(chain.c.merged_into_id.is_(None)).limit(1)
+        ).scalar_subquery()
+        found = customer.alias()
+        return (
+            sql_select(self.customer(found, selected, path))
+            .where(found.c.workspace_id == self.workspace_id, found.c.id == survivor)
+            .scalar_subquery()
+        )
+
+    def community_by_id(self, selected: Selected, path: Path) -> Any:
+        community = read.community.alias()
+        return (
+            sql_select(self.community(community, selected, path))
+            .where(
+                community.c.workspace_id == self.workspace_id,
+                community.c.id == self.pages[path].parameter("id", BigInteger),
+            )
+            .scalar_subquery()
+        )
 
     def customers(self, selected: Selected, path: Path) -> Any:
         page_args = self.pages[path]
@@ -596,6 +693,113 @@ class _Compiler:
             page_args.parameter("after_id", id_type),
         )
 
+    @staticmethod
+    def _after_id(page_args: PageArguments) -> Any:
+        return page_args.parameter("after_id", BigInteger) if page_args.has_after else None
+
+    def communities(self, selected: Selected, path: Path) -> Any:
+        page_args = self.pages[path]
+        page = read.communities_page(
+            self.workspace_id,
+            page_args.criteria,
+            self._after_id(page_args),
+            page_args.parameter("limit", Integer),
+        ).subquery()
+        return self.connection(
+            selected,
+            path,
+            page=page,
+            order=[page.c.id],
+            cursor_of=lambda row: cursor("community", row.c.id, separator=CURSOR_SEPARATOR),
+            node_of=self.community,
+            count=read.communities_count(self.workspace_id, page_args.criteria),
+        )
+
+    def members(self, selected: Selected, path: Path, parent: Any) -> Any:
+        """`Community.members` of the community row ``parent``; members merged away are left
+        out of the page after it is cut, as ``read.members_of_communities`` does."""
+        page_args = self.pages[path]
+        memberships = (
+            read.memberships_page(
+                self.workspace_id,
+                community_id=parent.c.id,
+                roles=page_args.criteria,
+                after=self._after_id(page_args),
+                limit=page_args.parameter("limit", Integer),
+            )
+            .correlate(parent)
+            .subquery()
+        )
+        customer = read.customer
+        page = (
+            sql_select(
+                memberships.c.membership_id,
+                memberships.c.role,
+                memberships.c.joined_at,
+                *read.CUSTOMER_COLUMNS,
+            )
+            .select_from(memberships.join(customer, customer.c.id == memberships.c.customer_id))
+            .where(customer.c.merged_into_id.is_(None))
+            .subquery()
+        )
+        count = read.memberships_count(
+            self.workspace_id, community_id=parent.c.id, roles=page_args.criteria
+        ).correlate(parent)
+        return self.membership_connection(selected, path, page, "member", self.customer, count)
+
+    def customer_communities(self, selected: Selected, path: Path, parent: Any) -> Any:
+        """`Customer.communities` of the customer row ``parent``."""
+        page_args = self.pages[path]
+        memberships = (
+            read.memberships_page(
+                self.workspace_id,
+                customer_id=parent.c.id,
+                after=self._after_id(page_args),
+                limit=page_args.parameter("limit", Integer),
+            )
+            .correlate(parent)
+            .subquery()
+        )
+        community = read.community
+        page = (
+            sql_select(
+                memberships.c.membership_id,
+                memberships.c.role,
+                memberships.c.joined_at,
+                *read.COMMUNITY_COLUMNS,
+            )
+            .select_from(memberships.join(community, community.c.id == memberships.c.community_id))
+            .subquery()
+        )
+        count = read.memberships_count(self.workspace_id, customer_id=parent.c.id).correlate(parent)
+        return self.membership_connection(selected, path, page, "membership", self.community, count)
+
+    def membership_connection(
+        self,
+        selected: Selected,
+        path: Path,
+        page: Any,
+        cursor_kind: str,
+        node_of: Callable[[Any, Selected, Path], Any],
+        count: Select[Any],
+    ) -> Any:
+        """A connection of memberships: edges carry the role and when it began."""
+        return self.connection(
+            selected,
+            path,
+            page=page,
+            order=[page.c.membership_id],
+            cursor_of=lambda row: cursor(
+                cursor_kind, row.c.membership_id, separator=CURSOR_SEPARATOR
+            ),
+            node_of=node_of,
+            count=count,
+            edge_fields={
+                "role": lambda row: enum_name(row.c.role, MemberRole, MemberRole.MEMBER),
+                "joinedAt": lambda row: iso_timestamp(row.c.joined_at),
+            },
+        )
+
     # -- connections -------------------------------------------------------------------------
 
     def connection(
@@ -608,8 +812,10 @@ class _Compiler:
         cursor_of: Callable[[Any], ColumnElement[str]],
         node_of: Callable[[Any, Selected, Path], Any],
         count: Select[Any],
+        edge_fields: dict[str, Callable[[Any], Any]] | None = None,
     ) -> Any:
-        """A connection object over ``page`` (its first ``size + 1`` rows in ``order``)."""
+        """A connection object over ``page`` (its first ``size + 1`` rows in ``order``);
+        ``edge_fields`` writes the edge's own fields besides its cursor and node."""
         assert selected.field is not None
         page_args = self.pages[path]
         connection_type = _object_type(selected.field)
@@ -635,6 +841,8 @@ class _Compiler:
                     elif edge_part.name == "node":
                         node_path = (*path, part.key, edge_part.key)
                         edge_pairs.append((edge_part.key, node_of(numbered, edge_part, node_path)))
+                    elif edge_fields and edge_part.name in edge_fields:
+                        edge_pairs.append((edge_part.key, edge_fields[edge_part.name](numbered)))
                     else:
                         raise NotCompilable(f"{edge_type.name}.{edge_part.name}")
                 edges = json_list(json_object(edge_pairs), [numbered.c.rn], where=in_page)
@@ -706,6 +914,8 @@ class _Compiler:
                 value = self.scores(row, part)
             elif name == "interactions":
                 value = self.interactions(part, (*path, part.key), parent=row)
+            elif name == "communities":
+                value = self.customer_communities(part, (*path, part.key), parent=row)
             else:
                 raise NotCompilable(f"Customer.{name}")
             pairs.append((part.key, value))
@@ -787,6 +997,10 @@ class _Compiler:
                 value = iso_timestamp(row.c.occurred_at)
             elif name == "customer":
                 value = self.customer_of(row, part, (*path, part.key))
+            elif name == "community":
+                value = self.community_of(row, part, (*path, part.key))
+            elif name == "inReplyTo":
+                value = self.interaction_of(row, part, (*path, part.key))
             else:
                 raise NotCompilable(f"Interaction.{name}")
             pairs.append((part.key, value))
@@ -805,6 +1019,52 @@ class _Compiler:
             .correlate(row)
             .scalar_subquery()
         )
+
+    def community_of(self, row: Any, selected: Selected, path: Path) -> Any:
+        """`Interaction.community`: null when the interaction is in none."""
+        community = read.community.alias()
+        return (
+            sql_select(self.community(community, selected, path))
+            .where(
+                community.c.workspace_id == self.workspace_id,
+                community.c.id == row.c.community_id,
+            )
+            .correlate(row)
+            .scalar_subquery()
+        )
+
+    def interaction_of(self, row: Any, selected: Selected, path: Path) -> Any:
+        """`Interaction.inReplyTo`: null when it answers none."""
+        interaction = read.interaction.alias()
+        return (
+            sql_select(self.interaction(interaction, selected, path))
+            .where(
+                interaction.c.workspace_id == self.workspace_id,
+                interaction.c.id == row.c.in_reply_to_id,
+            )
+            .correlate(row)
+            .scalar_subquery()
+        )
+
+    def community(self, row: Any, selected: Selected, path: Path) -> Any:
+        """A Community object of ``row`` (which has the community table's column names)."""
+        pairs: list[tuple[str, Any]] = []
+        for part in self.collect(selected.node.selection_set, self.type("Community")):
+            name = part.name
+            if part.field is None:
+                value: Any = sql_string("Community")
+            elif name == "id":
+                value = global_id("Community", row.c.id)
+            elif name in _COMMUNITY_COLUMNS:
+                value = row.c[_COMMUNITY_COLUMNS[name]]
+            elif name in _COMMUNITY_TIMES:
+                value = iso_timestamp(row.c[_COMMUNITY_TIMES[name]])
+            elif name == "members":
+                value = self.members(part, (*path, part.key), parent=row)
+            else:
+                raise NotCompilable(f"Community.{name}")
+            pairs.append((part.key, value))
+        return json_object(pairs)
 
 
 def _object_type(field: GraphQLField | None) -> GraphQLObjectType:

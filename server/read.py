@@ -511,7 +511,9 @@ def interactions_by_id(workspace_id: int, ids: Sequence[int]) -> Select[Any]:
 # -- communities and memberships ---------------------------------------------------------------
 
 
-def _community_conditions(workspace_id: int, criteria: CommunityCriteria) -> list[Any]:
+def _community_conditions(
+    workspace_id: int | BindParameter[int], criteria: CommunityCriteria
+) -> list[Any]:
     conditions: list[Any] = [community.c.workspace_id == workspace_id]
     if criteria.search:
         conditions.append(_contains(community.c.name, criteria.search))
@@ -523,7 +525,10 @@ def _community_conditions(workspace_id: int, criteria: CommunityCriteria) -> lis
 
 
 def communities_page(
-    workspace_id: int, criteria: CommunityCriteria, after: int | None, limit: int
+    workspace_id: int | BindParameter[int],
+    criteria: CommunityCriteria,
+    after: int | BindParameter[int] | None,
+    limit: int | BindParameter[int],
 ) -> Select[Any]:
     """One page of communities, oldest first."""
     conditions = _community_conditions(workspace_id, criteria)
@@ -532,7 +537,9 @@ def communities_page(
     return select(*COMMUNITY_COLUMNS).where(*conditions).order_by(community.c.id).limit(limit)
 
 
-def communities_count(workspace_id: int, criteria: CommunityCriteria) -> Select[Any]:
+def communities_count(
+    workspace_id: int | BindParameter[int], criteria: CommunityCriteria
+) -> Select[Any]:
     """How many communities match ``criteria``."""
     return select(func.count()).where(*_community_conditions(workspace_id, criteria))
 
@@ -572,6 +579,65 @@ def _ranked_memberships(
         .where(*conditions)
         .subquery("ranked")
     )
+
+
+def _membership_conditions(
+    workspace_id: int | BindParameter[int],
+    community_id: Any,
+    customer_id: Any,
+    roles: Sequence[str],
+) -> list[Any]:
+    conditions: list[Any] = [membership.c.workspace_id == workspace_id]
+    if community_id is not None:
+        conditions.append(membership.c.community_id == community_id)
+    if customer_id is not None:
+        conditions.append(membership.c.customer_id == customer_id)
+    if roles:
+        conditions.append(membership.c.role.in_(list(roles)))
+    return conditions
+
+
+def memberships_page(
+    workspace_id: int | BindParameter[int],
+    *,
+    community_id: Any = None,
+    customer_id: Any = None,
+    roles: Sequence[str] = (),
+    after: int | BindParameter[int] | None = None,
+    limit: int | BindParameter[int],
+) -> Select[Any]:
+    """One page of the memberships of a community or of a customer, oldest first.
+
+    ``community_id`` and ``customer_id`` may be columns of an enclosing query (the compiled
+    reads of ``resolvers.compiled`` page each parent's memberships this way).
+    """
+    conditions = _membership_conditions(workspace_id, community_id, customer_id, roles)
+    if after is not None:
+        conditions.append(membership.c.id > after)
+    return (
+        select(
+            membership.c.id.label("membership_id"),
+            membership.c.community_id,
+            membership.c.customer_id,
+            membership.c.role,
+            membership.c.joined_at,
+        )
+        .where(*conditions)
+        .order_by(membership.c.id)
+        .limit(limit)
+    )
+
+
+def memberships_count(
+    workspace_id: int | BindParameter[int],
+    *,
+    community_id: Any = None,
+    customer_id: Any = None,
+    roles: Sequence[str] = (),
+) -> Select[Any]:
+    """How many memberships a community or a customer has (with one of ``roles``)."""
+    conditions = _membership_conditions(workspace_id, community_id, customer_id, roles)
+    return select(func.count()).where(*conditions)
 
 
 def members_of_communities(

@@ -812,7 +812,99 @@ CORPUS: list[Case] = [
 ]
 
 
-@pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.name)
+MEMBERSHIP_FIELDS = """
+fragment CommunityFields on Community {
+  __typename id name description channel externalId createdAt dismissedAt
+}"""
+
+COMMUNITY_CORPUS = [
+    Case(
+        "customer-by-id-follows-merges",
+        """query($id: ID!) { customer(id: $id) { displayName tags scores { socialValue }
+            interactions(first: 2) { edges { node { id } } } } }""",
+        lambda seeded: {"id": gid(seeded.a.customers["merged"])},
+    ),
+    Case(
+        "customer-by-id",
+        "query($id: ID!) { customer(id: $id) { __typename id displayName lastSeenAt } }",
+        lambda seeded: {"id": gid(seeded.a.customers["bob"])},
+    ),
+    Case(
+        "customer-by-id-of-another-workspace",
+        "query($id: ID!) { customer(id: $id) { id } }",
+        lambda seeded: {"id": gid(seeded.b.customers["bella"])},
+    ),
+    Case(
+        "communities",
+        "{ communities { totalCount edges { node { name channel } } } }",
+    ),
+    Case(
+        "communities-every-field",
+        f"""{{ communities(filter: {{includeDismissed: true}}) {{
+            __typename totalCount {PAGE_INFO}
+            edges {{ __typename cursor node {{ ...CommunityFields }} }} }} }}
+        {MEMBERSHIP_FIELDS}""",
+    ),
+    Case(
+        "communities-filtered",
+        """query($f: CommunityFilter) { communities(filter: $f) { totalCount
+            edges { node { name } } } }""",
+        lambda seeded: {"f": {"search": "会员", "channel": ["wechat", "email"]}},
+    ),
+    Case(
+        "communities-after",
+        """query($after: String) { communities(first: 1, after: $after,
+            filter: {includeDismissed: true}) { pageInfo { hasNextPage hasPreviousPage
+            startCursor endCursor } edges { cursor node { name } } } }""",
+        lambda seeded: {"after": encode_cursor("community", seeded.a.communities["group"].id)},
+    ),
+    Case(
+        "community-by-id-with-members",
+        f"""query($id: ID!, $after: String) {{ community(id: $id) {{ ...CommunityFields
+            members {{ totalCount {PAGE_INFO}
+                edges {{ __typename cursor role joinedAt node {{ displayName }} }} }}
+            admins: members(role: [ADMIN, OPINION_LEADER]) {{ totalCount
+                edges {{ role node {{ displayName }} }} }}
+            later: members(first: 2, after: $after) {{ {PAGE_INFO} edges {{ node {{ id }} }} }}
+        }} }}{MEMBERSHIP_FIELDS}""",
+        lambda seeded: {
+            "id": gid(seeded.a.communities["group"]),
+            "after": encode_cursor("member", seeded.a.memberships[0].id),
+        },
+    ),
+    Case(
+        "community-by-id-dismissed",
+        "query($id: ID!) { community(id: $id) { name dismissedAt members { totalCount } } }",
+        lambda seeded: {"id": gid(seeded.a.communities["topic"])},
+    ),
+    Case(
+        "community-of-another-workspace",
+        "query($id: ID!) { community(id: $id) { name } }",
+        lambda seeded: {"id": gid(seeded.b.communities["group"])},
+    ),
+    Case(
+        "customer-communities",
+        "{ customers(first: 3) { edges { node { displayName"
+        " communities { totalCount edges { role node { name } } } } } } }",
+    ),
+    Case(
+        "customer-communities-paged",
+        f"""{{ customers(first: 20) {{ edges {{ node {{ displayName
+            communities(first: 1) {{ totalCount {PAGE_INFO}
+                edges {{ __typename cursor role joinedAt node {{ ...CommunityFields
+                    members(first: 2) {{ edges {{ node {{ displayName }} }} }} }} }} }}
+        }} }} }} }}{MEMBERSHIP_FIELDS}""",
+    ),
+    Case(
+        "interaction-community-and-reply",
+        "{ interactions(first: 100) { edges { node { id"
+        " community { name } inReplyTo { id content inReplyTo { id } customer { displayName }"
+        " community { id } } } } } }",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CORPUS + COMMUNITY_CORPUS, ids=lambda case: case.name)
 async def test_compiled_answer_equals_resolvers_answer(
     servers: Servers, seeded: CompiledSeed, case: Case
 ) -> None:
@@ -1027,21 +1119,9 @@ INCLUDE_QUERY = """query($x: Boolean!) {
 
 FALLBACKS = [
     Fallback(
-        "customer-by-id",
-        """query($id: ID!) { customer(id: $id) { displayName tags scores { socialValue }
-            interactions(first: 2) { edges { node { id } } } } }""",
-        lambda seeded: {"id": gid(seeded.a.customers["merged"])},
-    ),
-    Fallback(
         "node",
         "query($id: ID!) { node(id: $id) { id ... on Customer { displayName } } }",
         lambda seeded: {"id": gid(seeded.a.customers["alice"])},
-    ),
-    Fallback("communities", "{ communities { totalCount edges { node { name channel } } } }"),
-    Fallback(
-        "customer-communities",
-        "{ customers(first: 3) { edges { node { displayName"
-        " communities { totalCount edges { role node { name } } } } } } }",
     ),
     Fallback(
         "include-true",
@@ -1057,11 +1137,6 @@ FALLBACKS = [
         "skip-fragment",
         "{ interactions(first: 2) { edges { node { id"
         " ... on Interaction @skip(if: true) { content } } } } }",
-    ),
-    Fallback(
-        "interaction-community-and-reply",
-        "{ interactions(first: 100) { edges { node { id"
-        " community { name } inReplyTo { id content } } } } }",
     ),
     Fallback(
         "same-key-twice",

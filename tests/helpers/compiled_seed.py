@@ -44,6 +44,8 @@ class Workspace:
     scores: dict[str, tables.Score] = field(default_factory=dict)
     interactions: dict[str, tables.Interaction] = field(default_factory=dict)
     communities: dict[str, tables.Community] = field(default_factory=dict)
+    memberships: list[tables.Membership] = field(default_factory=list)
+    """In the order they were made (their ids ascend)."""
 
     @property
     def id(self) -> int:
@@ -537,15 +539,50 @@ async def seed_compiled(sessions: async_sessionmaker[AsyncSession]) -> CompiledS
         session.add(group)
         await session.flush()
         a.communities["group"] = group
-        session.add(
-            tables.Membership(
-                workspace_id=a.id,
-                community_id=pk(group),
-                customer_id=pk(a.customers["alice"]),
-                role="admin",
-                joined_at=at(1),
-            )
+        # A dissolved Weibo topic and a mailing list with no channel id, so the community
+        # filters and `includeDismissed` have something to tell apart.
+        topic = tables.Community(
+            workspace_id=a.id,
+            name="Weibo topic #新品#",
+            description="A dissolved topic",
+            channel="weibo",
+            external_id="topic-1",
+            created_at=at(2),
+            dismissed_at=at(40),
         )
+        letters = tables.Community(
+            workspace_id=a.id,
+            name="Newsletter readers",
+            description="Email subscribers",
+            channel="email",
+            created_at=at(3, micros=250_000),
+        )
+        session.add_all([topic, letters])
+        await session.flush()
+        a.communities["topic"] = topic
+        a.communities["letters"] = letters
+        # Every role, one role value the enum does not know (it reads as MEMBER), and a
+        # membership of the merged customer (members merged away are left out of pages).
+        for community, customer, role, joined in (
+            ("group", "alice", "admin", at(1)),
+            ("group", "merged", "member", at(2)),
+            ("group", "bob", "opinion_leader", at(3, micros=500_000)),
+            ("group", "chen", "member", at(4)),
+            ("group", "dana", "moderator", at(5)),
+            ("topic", "alice", "member", at(6)),
+            ("letters", "alice", "member", at(7)),
+            ("letters", "chen", "admin", at(8)),
+        ):
+            membership = tables.Membership(
+                workspace_id=a.id,
+                community_id=pk(a.communities[community]),
+                customer_id=pk(a.customers[customer]),
+                role=role,
+                joined_at=joined,
+            )
+            session.add(membership)
+            await session.flush()
+            a.memberships.append(membership)
         await _interactions(session, a, _A_INTERACTIONS)
 
         await _customers(session, b, _B_CUSTOMERS)
