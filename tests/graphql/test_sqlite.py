@@ -93,3 +93,6 @@ async def test_customers_on_sqlite(sqlite_app: tuple[httpx.AsyncClient, Any]) ->
     assert members["community"]["members"]["edges"] == [
         {"role": "ADMIN", "node": {"displayName": "Han"}}
     ]
+    # The compiled reads are PostgreSQL's: on SQLite every request ran the resolvers.
+    assert services.graphql_operations["compiled"] == 0
+    assert services.graphql_operations["resolvers"] >= 5
