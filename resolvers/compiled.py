@@ -329,30 +329,14 @@ class CompiledReads:
         )
 
     async def respond(self, request: Request, context: Context) -> Response | None:
-        """The response to a POSTed JSON query it can compile, or None to run the resolvers."""
+        """The response to a query it can compile, or None to run the resolvers."""
         viewer = context.viewer
         if viewer is None or not viewer.allows("read") or not context.db.on_postgresql:
             return None
-        content_type = request.headers.get("content-type", "").partition(";")[0].strip()
-        if content_type.lower() != "application/json":
+        parts = await _request_parts(request)
+        if parts is None:
             return None
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            return None
-        if not isinstance(body, dict) or not body.keys() <= {"query", "variables", "operationName"}:
-            return None
-        query, variables, operation_name = (
-            body.get("query"),
-            body.get("variables"),
-            body.get("operationName"),
-        )
-        if (
-            not isinstance(query, str)
-            or not isinstance(variables, dict | None)
-            or not isinstance(operation_name, str | None)
-        ):
-            return None
+        query, variables, operation_name = parts
         prepared = self.prepare(query, operation_name)
         if prepared is None:
             return None
@@ -375,6 +359,8 @@ class CompiledReads:
             for page in pages.values():
                 values.update(page.values)
             document = await context.db.scalar(statement, values)
+            if not isinstance(document, str):
+                raise TypeError(f"the statement answered {type(document).__name__}")
         except NotCompilable:
             self._prepared.put((query, operation_name), NOT_COMPILABLE)
             return None
@@ -387,6 +373,48 @@ class CompiledReads:
             await context.db.close()
             return None
         return Response(b'{"data":' + document.encode() + b"}", media_type="application/json")
+
+
+async def _request_parts(request: Request) -> tuple[str, dict[str, Any], str | None] | None:
+    """(query, variables, operation name) of a GraphQL request over HTTP: a JSON POST or a
+    GET with query parameters. None for anything else (a batch, persisted-query extensions,
+    a form post), which the resolvers' endpoint handles or refuses in its own words."""
+    if request.method == "GET":
+        raw: dict[str, Any] = dict(request.query_params)
+        try:
+            if isinstance(raw.get("variables"), str):
+                raw["variables"] = json.loads(raw["variables"])
+            if isinstance(raw.get("extensions"), str):
+                raw["extensions"] = json.loads(raw["extensions"])
+        except ValueError:
+            return None
+    elif request.method == "POST":
+        content_type = request.headers.get("content-type", "").partition(";")[0].strip()
+        if content_type.lower() != "application/json":
+            return None
+        try:
+            raw = json.loads(await request.body())
+        except ValueError:
+            return None
+    else:
+        return None
+    if not isinstance(raw, dict) or not raw.keys() <= _REQUEST_KEYS or raw.get("extensions"):
+        return None
+    query, variables, operation_name = (
+        raw.get("query"),
+        raw.get("variables"),
+        raw.get("operationName"),
+    )
+    if (
+        not isinstance(query, str)
+        or not isinstance(variables, dict | None)
+        or not isinstance(operation_name, str | None)
+    ):
+        return None
+    return query, variables or {}, operation_name
+
+
+_REQUEST_KEYS = frozenset({"query", "variables", "operationName", "extensions"})
 
 
 class _Compiler:

@@ -67,7 +67,7 @@ class GraphQLApp(GraphQL):
         context = await self._http_context(request)
         try:
             response: Response | None = None
-            if self.compiled is not None and request.method == "POST":
+            if self.compiled is not None:
                 response = await self.compiled.respond(request, context)
             if response is not None:
                 self.services.graphql_operations["compiled"] += 1

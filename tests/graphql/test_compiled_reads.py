@@ -1359,3 +1359,56 @@ async def test_workspace_a_never_sees_workspace_b(servers: Servers, seeded: Comp
     text = json.dumps(got.body, ensure_ascii=False)
     assert "B-only" not in text and "alice in B" not in text
     assert got.body["data"]["customers"]["totalCount"] == len(listed_customers(seeded))
+
+
+async def _request(server: Server, method: str, token: str, **kwargs: Any) -> Reply:
+    """One request of any form; the counter must grow by exactly one."""
+    before = server.operations.copy()
+    response = await server.client.request(
+        method, "/graphql", headers={"Authorization": f"Bearer {token}"}, **kwargs
+    )
+    grown = server.operations - before
+    assert sum(grown.values()) == 1, grown
+    (execution,) = grown
+    return Reply(response.status_code, response.text, execution)
+
+
+GET_QUERY = "query($n: Int) { customers(first: $n) { totalCount edges { node { displayName } } } }"
+
+
+@pytest.mark.parametrize(
+    ("method", "request_args", "execution"),
+    [
+        ("GET", {"params": {"query": GET_QUERY, "variables": '{"n": 3}'}}, "compiled"),
+        (
+            "POST",
+            {"json": {"query": GET_QUERY, "variables": {"n": 3}, "extensions": {}}},
+            "compiled",
+        ),
+        # Persisted-query extensions are the endpoint's business: left to the resolvers.
+        (
+            "POST",
+            {
+                "json": {
+                    "query": GET_QUERY,
+                    "variables": {"n": 3},
+                    "extensions": {"persistedQuery": {"version": 1, "sha256Hash": "00"}},
+                }
+            },
+            "resolvers",
+        ),
+        ("GET", {"params": {"query": GET_QUERY, "variables": "{not json"}}, "resolvers"),
+    ],
+    ids=["get", "empty-extensions", "persisted-query", "get-bad-variables"],
+)
+async def test_request_forms(
+    servers: Servers,
+    seeded: CompiledSeed,
+    method: str,
+    request_args: dict[str, Any],
+    execution: str,
+) -> None:
+    got = await _request(servers.compiled, method, seeded.a.token, **request_args)
+    expected = await _request(servers.resolvers, method, seeded.a.token, **request_args)
+    assert got.execution == execution
+    assert_same(got, expected)
