@@ -28,6 +28,12 @@ if TYPE_CHECKING:
     from schema.community import CommunityFilter
 
 
+COMMUNITY_CURSOR = "community"
+MEMBER_CURSOR = "member"
+MEMBERSHIP_CURSOR = "membership"
+"""Cursor kinds of `communities`, `Community.members` and `Customer.communities`."""
+
+
 def after_id(after: str | None, kind: str) -> int | None:
     """The id in a cursor of a list sorted by id (``kind``: community, member, membership)."""
     if after is None:
@@ -66,10 +72,10 @@ async def communities(
     criteria = criteria_of(filter)
     workspace_id = ctx.workspace_id
     rows = await ctx.db.all(
-        read.communities_page(workspace_id, criteria, after_id(after, "community"), size + 1)
+        read.communities_page(workspace_id, criteria, after_id(after, COMMUNITY_CURSOR), size + 1)
     )
     edges = [
-        CommunityEdge(cursor=encode_cursor("community", row.id), node=Community.from_row(row))
+        CommunityEdge(cursor=encode_cursor(COMMUNITY_CURSOR, row.id), node=Community.from_row(row))
         for row in rows[:size]
     ]
 
@@ -100,11 +106,11 @@ async def community_members(
     roles_stored = role_values(roles)
     loaders = ctx.loaders
     items = await loaders.community_members.load(
-        (community_pk, roles_stored, after_id(after, "member"), size + 1)
+        (community_pk, roles_stored, after_id(after, MEMBER_CURSOR), size + 1)
     )
     edges = [
         MemberEdge(
-            cursor=encode_cursor("member", item.membership_id),
+            cursor=encode_cursor(MEMBER_CURSOR, item.membership_id),
             node=item.node,
             role=_role(item),
             joined_at=item.joined_at,
@@ -130,11 +136,11 @@ async def customer_communities(
     size = page_size(first, ctx.services.settings.max_page_size)
     loaders = ctx.loaders
     items = await loaders.customer_communities.load(
-        (customer_pk, after_id(after, "membership"), size + 1)
+        (customer_pk, after_id(after, MEMBERSHIP_CURSOR), size + 1)
     )
     edges = [
         MembershipEdge(
-            cursor=encode_cursor("membership", item.membership_id),
+            cursor=encode_cursor(MEMBERSHIP_CURSOR, item.membership_id),
             node=item.node,
             role=_role(item),
             joined_at=item.joined_at,

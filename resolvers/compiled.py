@@ -30,6 +30,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -53,6 +54,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from sqlalchemy import (
     BigInteger,
+    Float,
     Integer,
     Select,
     Text,
@@ -74,6 +76,7 @@ from resolvers import customers as customer_resolvers
 from resolvers import interactions as interaction_resolvers
 from resolvers.context import Context
 from resolvers.pagination import CURSOR_SEPARATOR, page_size
+from schema.customer import NO_SCORES
 from schema.enums import (
     CustomerOrderField,
     Direction,
@@ -191,79 +194,11 @@ class Selected:
         return self.node.name.value
 
 
-# Columns the compiled path reads of an interaction: ``data`` stays JSON here.
-_INTERACTION_COLUMNS = tuple(
-    read.interaction.c[name]
-    for name in (
-        "id",
-        "channel",
-        "kind",
-        "direction",
-        "content_type",
-        "content",
-        "occurred_at",
-        "sentiment",
-        "external_id",
-        "thread_id",
-        "delivery_status",
-        "data",
-        "customer_id",
-        "community_id",
-        "in_reply_to_id",
-    )
-)
-
-# GraphQL field name → column, for fields that are a column as it is.
-_CUSTOMER_COLUMNS = {
-    "displayName": "display_name",
-    "handle": "handle",
-    "email": "email",
-    "phone": "phone",
-    "avatarUrl": "avatar_url",
-    "language": "language",
-    "location": "location",
-    "attributes": "attributes",
-}
-_CUSTOMER_TIMES = {
-    "createdAt": "created_at",
-    "updatedAt": "updated_at",
-    "lastSeenAt": "last_seen_at",
-}
-_IDENTITY_COLUMNS = {
-    "channel": "channel",
-    "externalId": "external_id",
-    "handle": "handle",
-    "following": "following",
-}
-_SCORE_COLUMNS = {
-    "engagement": "engagement",
-    "influence": "influence",
-    "sentiment": "sentiment",
-    "value": "value",
-    "socialValue": "social_value",
-    "churnRisk": "churn_risk",
-}
-_INTERACTION_PLAIN = {
-    "channel": "channel",
-    "contentType": "content_type",
-    "content": "content",
-    "externalId": "external_id",
-    "threadId": "thread_id",
-    "deliveryStatus": "delivery_status",
-    "data": "data",
-}
-_COMMUNITY_COLUMNS = {
-    "name": "name",
-    "description": "description",
-    "channel": "channel",
-    "externalId": "external_id",
-}
-_COMMUNITY_TIMES = {"createdAt": "created_at", "dismissedAt": "dismissed_at"}
 _DATETIME_ORDERS = frozenset({"created_at", "last_seen_at"})
 _ID_CURSOR_KINDS = {
-    ("Query", "communities"): "community",
-    ("Community", "members"): "member",
-    ("Customer", "communities"): "membership",
+    ("Query", "communities"): community_resolvers.COMMUNITY_CURSOR,
+    ("Community", "members"): community_resolvers.MEMBER_CURSOR,
+    ("Customer", "communities"): community_resolvers.MEMBERSHIP_CURSOR,
 }
 """Connections sorted by id, and their cursors' kind."""
 _ARGUMENTED_FIELDS = frozenset(
@@ -579,24 +514,21 @@ class _Compiler:
     def statement(self, pages: dict[Path, PageArguments]) -> Select[Any]:
         """The statement of this request's shape; its values are bound when it runs."""
         self.pages = pages
-        pairs: list[tuple[str, Any]] = []
-        for selected in self.collect(self.prepared.operation.selection_set, self.type("Query")):
-            path = (selected.key,)
-            if selected.field is None:
-                pairs.append((selected.key, sql_string("Query")))
-            elif selected.name == "customers":
-                pairs.append((selected.key, self.customers(selected, path)))
-            elif selected.name == "interactions":
-                pairs.append((selected.key, self.interactions(selected, path)))
-            elif selected.name == "communities":
-                pairs.append((selected.key, self.communities(selected, path)))
-            elif selected.name == "customer":
-                pairs.append((selected.key, self.customer_by_id(selected, path)))
-            elif selected.name == "community":
-                pairs.append((selected.key, self.community_by_id(selected, path)))
-            else:
-                raise NotCompilable(f"Query.{selected.name}")
-        return sql_select(cast(json_object(pairs), Text))
+        roots = {
+            "customers": self.customers,
+            "interactions": self.interactions,
+            "communities": self.communities,
+            "customer": self.customer_by_id,
+            "community": self.community_by_id,
+        }
+
+        def value_of(part: Selected) -> Any:
+            if part.name not in roots:
+                raise NotCompilable(f"Query.{part.name}")
+            return roots[part.name](part, (part.key,))
+
+        root = self.object(self.prepared.operation.selection_set, self.type("Query"), value_of)
+        return sql_select(cast(root, Text))
 
     def customer_by_id(self, selected: Selected, path: Path) -> Any:
         """`customer(id)`: a merged customer's id answers its survivor, as
@@ -621,23 +553,11 @@ class _Compiler:
         survivor = (
             sql_select(chain.c.id).where(chain.c.merged_into_id.is_(None)).limit(1)
         ).scalar_subquery()
-        found = customer.alias()
-        return (
-            sql_select(self.customer(found, selected, path))
-            .where(found.c.workspace_id == self.workspace_id, found.c.id == survivor)
-            .scalar_subquery()
-        )
+        return self.lookup(read.customer, survivor, self.customer, selected, path)
 
     def community_by_id(self, selected: Selected, path: Path) -> Any:
-        community = read.community.alias()
-        return (
-            sql_select(self.community(community, selected, path))
-            .where(
-                community.c.workspace_id == self.workspace_id,
-                community.c.id == self.pages[path].parameter("id", BigInteger),
-            )
-            .scalar_subquery()
-        )
+        pk = self.pages[path].parameter("id", BigInteger)
+        return self.lookup(read.community, pk, self.community, selected, path)
 
     def customers(self, selected: Selected, path: Path) -> Any:
         page_args = self.pages[path]
@@ -685,7 +605,7 @@ class _Compiler:
             page_args.criteria,
             position,
             page_args.parameter("limit", Integer),
-            columns=_INTERACTION_COLUMNS,
+            columns=read.INTERACTION_ROW_COLUMNS,
         )
         count = read.interactions_count(self.workspace_id, page_args.criteria)
         if parent is not None:
@@ -738,7 +658,9 @@ class _Compiler:
             path,
             page=page,
             order=[page.c.id],
-            cursor_of=lambda row: cursor("community", row.c.id, separator=CURSOR_SEPARATOR),
+            cursor_of=lambda row: cursor(
+                community_resolvers.COMMUNITY_CURSOR, row.c.id, separator=CURSOR_SEPARATOR
+            ),
             node_of=self.community,
             count=read.communities_count(self.workspace_id, page_args.criteria),
         )
@@ -773,7 +695,9 @@ class _Compiler:
         count = read.memberships_count(
             self.workspace_id, community_id=parent.c.id, roles=page_args.criteria
         ).correlate(parent)
-        return self.membership_connection(selected, path, page, "member", self.customer, count)
+        return self.membership_connection(
+            selected, path, page, community_resolvers.MEMBER_CURSOR, self.customer, count
+        )
 
     def customer_communities(self, selected: Selected, path: Path, parent: Any) -> Any:
         """`Customer.communities` of the customer row ``parent``."""
@@ -800,7 +724,9 @@ class _Compiler:
             .subquery()
         )
         count = read.memberships_count(self.workspace_id, customer_id=parent.c.id).correlate(parent)
-        return self.membership_connection(selected, path, page, "membership", self.community, count)
+        return self.membership_connection(
+            selected, path, page, community_resolvers.MEMBERSHIP_CURSOR, self.community, count
+        )
 
     def membership_connection(
         self,
@@ -855,40 +781,31 @@ class _Compiler:
         ).subquery()
         size = page_args.parameter("size", Integer)
         in_page = numbered.c.rn <= size
-        pairs: list[tuple[str, Any]] = []
-        for part in self.collect(selected.node.selection_set, connection_type):
-            if part.field is None:
-                pairs.append((part.key, sql_string(connection_type.name)))
-            elif part.name == "edges":
-                edge_pairs: list[tuple[str, Any]] = []
-                for edge_part in self.collect(part.node.selection_set, edge_type):
-                    if edge_part.field is None:
-                        edge_pairs.append((edge_part.key, sql_string(edge_type.name)))
-                    elif edge_part.name == "cursor":
-                        edge_pairs.append((edge_part.key, cursor_of(numbered)))
-                    elif edge_part.name == "node":
-                        node_path = (*path, part.key, edge_part.key)
-                        edge_pairs.append((edge_part.key, node_of(numbered, edge_part, node_path)))
-                    elif edge_fields and edge_part.name in edge_fields:
-                        edge_pairs.append((edge_part.key, edge_fields[edge_part.name](numbered)))
-                    else:
-                        raise NotCompilable(f"{edge_type.name}.{edge_part.name}")
-                edges = json_list(json_object(edge_pairs), [numbered.c.rn], where=in_page)
-                pairs.append((part.key, edges))
-            elif part.name == "pageInfo":
-                info = self.page_info(part, numbered, size, page_args.has_after, cursor_of)
-                pairs.append((part.key, info))
-            elif part.name == "totalCount":
-                pairs.append((part.key, count.scalar_subquery()))
-            else:
-                raise NotCompilable(f"{connection_type.name}.{part.name}")
+
+        def edge_value(edges_key: str, part: Selected) -> Any:
+            if part.name == "cursor":
+                return cursor_of(numbered)
+            if part.name == "node":
+                return node_of(numbered, part, (*path, edges_key, part.key))
+            if edge_fields and part.name in edge_fields:
+                return edge_fields[part.name](numbered)
+            raise NotCompilable(f"{edge_type.name}.{part.name}")
+
+        def value_of(part: Selected) -> Any:
+            if part.name == "edges":
+                edge = self.object(
+                    part.node.selection_set, edge_type, partial(edge_value, part.key)
+                )
+                return json_list(edge, [numbered.c.rn], where=in_page)
+            if part.name == "pageInfo":
+                return self.page_info(part, numbered, size, page_args.has_after, cursor_of)
+            if part.name == "totalCount":
+                return count.scalar_subquery()
+            raise NotCompilable(f"{connection_type.name}.{part.name}")
+
+        connection = self.object(selected.node.selection_set, connection_type, value_of)
         # GROUP BY (): one row, even for an empty page (every column is an aggregate).
-        return (
-            sql_select(json_object(pairs))
-            .select_from(numbered)
-            .group_by(text("()"))
-            .scalar_subquery()
-        )
+        return sql_select(connection).select_from(numbered).group_by(text("()")).scalar_subquery()
 
     def page_info(
         self,
@@ -898,69 +815,105 @@ class _Compiler:
         has_after: bool,
         cursor_of: Callable[[Any], ColumnElement[str]],
     ) -> Any:
-        page_info_type = _object_type(selected.field)
-        pairs: list[tuple[str, Any]] = []
-        for part in self.collect(selected.node.selection_set, page_info_type):
-            if part.field is None:
-                pairs.append((part.key, sql_string(page_info_type.name)))
-            elif part.name == "hasNextPage":
-                pairs.append((part.key, func.count() > size))
-            elif part.name == "hasPreviousPage":
-                pairs.append((part.key, literal_column("true" if has_after else "false")))
-            elif part.name == "startCursor":
+        def value_of(part: Selected) -> Any:
+            if part.name == "hasNextPage":
+                return func.count() > size
+            if part.name == "hasPreviousPage":
+                return literal_column("true" if has_after else "false")
+            if part.name == "startCursor":
                 first_row = and_(numbered.c.rn == 1, numbered.c.rn <= size)
-                pairs.append((part.key, func.max(cursor_of(numbered)).filter(first_row)))
-            elif part.name == "endCursor":
+                return func.max(cursor_of(numbered)).filter(first_row)
+            if part.name == "endCursor":
                 last_row = numbered.c.rn == func.least(numbered.c.rows, size)
-                pairs.append((part.key, func.max(cursor_of(numbered)).filter(last_row)))
-            else:
-                raise NotCompilable(f"PageInfo.{part.name}")
-        return json_object(pairs)
+                return func.max(cursor_of(numbered)).filter(last_row)
+            raise NotCompilable(f"PageInfo.{part.name}")
+
+        return self.object(selected.node.selection_set, _object_type(selected.field), value_of)
 
     # -- objects -----------------------------------------------------------------------------
 
+    def object(
+        self,
+        selection_set: SelectionSetNode | None,
+        parent: GraphQLObjectType,
+        value_of: Callable[[Selected], Any],
+    ) -> Any:
+        """A JSON object of a selection set: ``__typename`` and ``value_of`` each field."""
+        return json_object(
+            [
+                (part.key, sql_string(parent.name) if part.field is None else value_of(part))
+                for part in self.collect(selection_set, parent)
+            ]
+        )
+
+    @staticmethod
+    def column(row: Any, part: Selected) -> Any:
+        """The column of ``row`` a plain field reads (its Python name), written as the
+        GraphQL layer writes it; NotCompilable for a field with a resolver."""
+        name = _plain_field_name(part)
+        if name not in row.c:
+            raise NotCompilable(f"the field {part.name}")
+        column = row.c[name]
+        if isinstance(column.type, UTCDateTime):
+            return iso_timestamp(column)
+        if isinstance(column.type, Float):
+            return json_float(column)
+        return column
+
+    def lookup(
+        self,
+        table: Any,
+        pk: Any,
+        build: Callable[[Any, Selected, Path], Any],
+        selected: Selected,
+        path: Path,
+        *,
+        parent: Any = None,
+        live_only: bool = False,
+    ) -> Any:
+        """The object of ``table``'s row ``pk`` (an expression on ``parent``'s row, if
+        given), or null; ``live_only`` leaves merged customers out, as the loader does."""
+        found = table.alias()
+        conditions = [found.c.workspace_id == self.workspace_id, found.c.id == pk]
+        if live_only:
+            conditions.append(found.c.merged_into_id.is_(None))
+        statement = sql_select(build(found, selected, path)).where(*conditions)
+        if parent is not None:
+            statement = statement.correlate(parent)
+        return statement.scalar_subquery()
+
     def customer(self, row: Any, selected: Selected, path: Path) -> Any:
         """A Customer object of ``row`` (which has the customer table's column names)."""
-        pairs: list[tuple[str, Any]] = []
-        for part in self.collect(selected.node.selection_set, self.type("Customer")):
-            name = part.name
-            if part.field is None:
-                value: Any = sql_string("Customer")
-            elif name == "id":
-                value = global_id("Customer", row.c.id)
-            elif name in _CUSTOMER_COLUMNS:
-                value = row.c[_CUSTOMER_COLUMNS[name]]
-            elif name in _CUSTOMER_TIMES:
-                value = iso_timestamp(row.c[_CUSTOMER_TIMES[name]])
-            elif name == "lifecycleStage":
-                value = enum_name(row.c.lifecycle_stage, LifecycleStage, LifecycleStage.EXPLORATION)
-            elif name == "identities":
-                value = self.identities(row, part)
-            elif name == "tags":
-                value = self.tags(row)
-            elif name == "scores":
-                value = self.scores(row, part)
-            elif name == "interactions":
-                value = self.interactions(part, (*path, part.key), parent=row)
-            elif name == "communities":
-                value = self.customer_communities(part, (*path, part.key), parent=row)
-            else:
-                raise NotCompilable(f"Customer.{name}")
-            pairs.append((part.key, value))
-        return json_object(pairs)
+
+        def value_of(part: Selected) -> Any:
+            here = (*path, part.key)
+            if part.name == "id":
+                return global_id("Customer", row.c.id)
+            if part.name == "lifecycleStage":
+                return enum_name(row.c.lifecycle_stage, LifecycleStage, LifecycleStage.EXPLORATION)
+            if part.name == "identities":
+                return self.identities(row, part)
+            if part.name == "tags":
+                return self.tags(row)
+            if part.name == "scores":
+                return self.scores(row, part)
+            if part.name == "interactions":
+                return self.interactions(part, here, parent=row)
+            if part.name == "communities":
+                return self.customer_communities(part, here, parent=row)
+            return self.column(row, part)
+
+        return self.object(selected.node.selection_set, self.type("Customer"), value_of)
 
     def identities(self, row: Any, selected: Selected) -> Any:
         identity = read.identity
-        pairs: list[tuple[str, Any]] = []
-        for part in self.collect(selected.node.selection_set, self.type("Identity")):
-            if part.field is None:
-                pairs.append((part.key, sql_string("Identity")))
-            elif part.name in _IDENTITY_COLUMNS:
-                pairs.append((part.key, identity.c[_IDENTITY_COLUMNS[part.name]]))
-            else:
-                raise NotCompilable(f"Identity.{part.name}")
+        element = self.object(
+            selected.node.selection_set,
+            self.type("Identity"),
+            lambda part: self.column(identity, part),
+        )
         return (
-            sql_select(json_list(json_object(pairs), [identity.c.id]))
+            sql_select(json_list(element, [identity.c.id]))
             .where(identity.c.workspace_id == self.workspace_id, identity.c.customer_id == row.c.id)
             .correlate(row)
             .scalar_subquery()
@@ -981,118 +934,80 @@ class _Compiler:
 
     def scores(self, row: Any, selected: Selected) -> Any:
         score = read.score
-        stored: list[tuple[str, Any]] = []
-        zeros: list[tuple[str, Any]] = []  # a customer without a score row: schema.NO_SCORES
-        for part in self.collect(selected.node.selection_set, self.type("Scores")):
-            if part.field is None:
-                stored.append((part.key, sql_string("Scores")))
-                zeros.append((part.key, sql_string("Scores")))
-            elif part.name in _SCORE_COLUMNS:
-                stored.append((part.key, json_float(score.c[_SCORE_COLUMNS[part.name]])))
-                zeros.append((part.key, literal_column("0.0")))
-            elif part.name == "updatedAt":
-                stored.append((part.key, iso_timestamp(score.c.updated_at)))
-                zeros.append((part.key, literal_column("NULL")))
-            else:
-                raise NotCompilable(f"Scores.{part.name}")
-        row_scores = (
-            sql_select(json_object(stored))
+        scores_type = self.type("Scores")
+
+        def no_score(part: Selected) -> Any:
+            # A customer without a score row has ``schema.customer.NO_SCORES``.
+            value = getattr(NO_SCORES, _plain_field_name(part))
+            return literal_column("NULL" if value is None else repr(float(value)))
+
+        stored = (
+            sql_select(
+                self.object(
+                    selected.node.selection_set,
+                    scores_type,
+                    lambda part: self.column(score, part),
+                )
+            )
             .where(score.c.workspace_id == self.workspace_id, score.c.customer_id == row.c.id)
             .correlate(row)
             .limit(1)
             .scalar_subquery()
         )
-        return func.coalesce(row_scores, json_object(zeros))
+        return func.coalesce(
+            stored, self.object(selected.node.selection_set, scores_type, no_score)
+        )
 
     def interaction(self, row: Any, selected: Selected, path: Path) -> Any:
-        """An Interaction object of ``row`` (with ``_INTERACTION_COLUMNS``' names)."""
-        pairs: list[tuple[str, Any]] = []
-        for part in self.collect(selected.node.selection_set, self.type("Interaction")):
-            name = part.name
-            if part.field is None:
-                value: Any = sql_string("Interaction")
-            elif name == "id":
-                value = global_id("Interaction", row.c.id)
-            elif name == "sentiment":
-                value = json_float(row.c.sentiment)
-            elif name in _INTERACTION_PLAIN:
-                value = row.c[_INTERACTION_PLAIN[name]]
-            elif name == "kind":
-                value = enum_name(row.c.kind, InteractionKind, InteractionKind.OTHER)
-            elif name == "direction":
-                value = enum_name(row.c.direction, Direction, Direction.INBOUND)
-            elif name == "occurredAt":
-                value = iso_timestamp(row.c.occurred_at)
-            elif name == "customer":
-                value = self.customer_of(row, part, (*path, part.key))
-            elif name == "community":
-                value = self.community_of(row, part, (*path, part.key))
-            elif name == "inReplyTo":
-                value = self.interaction_of(row, part, (*path, part.key))
-            else:
-                raise NotCompilable(f"Interaction.{name}")
-            pairs.append((part.key, value))
-        return json_object(pairs)
+        """An Interaction object of ``row`` (with ``read.INTERACTION_ROW_COLUMNS``' names)."""
 
-    def customer_of(self, row: Any, selected: Selected, path: Path) -> Any:
-        """`Interaction.customer`: null when the customer was merged away (as the loader)."""
-        customer = read.customer.alias()
-        return (
-            sql_select(self.customer(customer, selected, path))
-            .where(
-                customer.c.workspace_id == self.workspace_id,
-                customer.c.id == row.c.customer_id,
-                customer.c.merged_into_id.is_(None),
-            )
-            .correlate(row)
-            .scalar_subquery()
-        )
+        def value_of(part: Selected) -> Any:
+            here = (*path, part.key)
+            if part.name == "id":
+                return global_id("Interaction", row.c.id)
+            if part.name == "kind":
+                return enum_name(row.c.kind, InteractionKind, InteractionKind.OTHER)
+            if part.name == "direction":
+                return enum_name(row.c.direction, Direction, Direction.INBOUND)
+            if part.name == "customer":
+                customer = row.c.customer_id
+                return self.lookup(
+                    read.customer, customer, self.customer, part, here, parent=row, live_only=True
+                )
+            if part.name == "community":
+                community = row.c.community_id
+                return self.lookup(
+                    read.community, community, self.community, part, here, parent=row
+                )
+            if part.name == "inReplyTo":
+                answered = row.c.in_reply_to_id
+                return self.lookup(
+                    read.interaction, answered, self.interaction, part, here, parent=row
+                )
+            return self.column(row, part)
 
-    def community_of(self, row: Any, selected: Selected, path: Path) -> Any:
-        """`Interaction.community`: null when the interaction is in none."""
-        community = read.community.alias()
-        return (
-            sql_select(self.community(community, selected, path))
-            .where(
-                community.c.workspace_id == self.workspace_id,
-                community.c.id == row.c.community_id,
-            )
-            .correlate(row)
-            .scalar_subquery()
-        )
-
-    def interaction_of(self, row: Any, selected: Selected, path: Path) -> Any:
-        """`Interaction.inReplyTo`: null when it answers none."""
-        interaction = read.interaction.alias()
-        return (
-            sql_select(self.interaction(interaction, selected, path))
-            .where(
-                interaction.c.workspace_id == self.workspace_id,
-                interaction.c.id == row.c.in_reply_to_id,
-            )
-            .correlate(row)
-            .scalar_subquery()
-        )
+        return self.object(selected.node.selection_set, self.type("Interaction"), value_of)
 
     def community(self, row: Any, selected: Selected, path: Path) -> Any:
         """A Community object of ``row`` (which has the community table's column names)."""
-        pairs: list[tuple[str, Any]] = []
-        for part in self.collect(selected.node.selection_set, self.type("Community")):
-            name = part.name
-            if part.field is None:
-                value: Any = sql_string("Community")
-            elif name == "id":
-                value = global_id("Community", row.c.id)
-            elif name in _COMMUNITY_COLUMNS:
-                value = row.c[_COMMUNITY_COLUMNS[name]]
-            elif name in _COMMUNITY_TIMES:
-                value = iso_timestamp(row.c[_COMMUNITY_TIMES[name]])
-            elif name == "members":
-                value = self.members(part, (*path, part.key), parent=row)
-            else:
-                raise NotCompilable(f"Community.{name}")
-            pairs.append((part.key, value))
-        return json_object(pairs)
+
+        def value_of(part: Selected) -> Any:
+            if part.name == "id":
+                return global_id("Community", row.c.id)
+            if part.name == "members":
+                return self.members(part, (*path, part.key), parent=row)
+            return self.column(row, part)
+
+        return self.object(selected.node.selection_set, self.type("Community"), value_of)
+
+
+def _plain_field_name(part: Selected) -> str:
+    """The Python name of a field without a resolver (an attribute of its object)."""
+    assert part.field is not None
+    definition = part.field.extensions["strawberry-definition"]
+    if definition.base_resolver is not None:
+        raise NotCompilable(f"the field {part.name} has a resolver")
+    return str(definition.python_name)
 
 
 def _object_type(field: GraphQLField | None) -> GraphQLObjectType:

@@ -76,31 +76,33 @@ CUSTOMER_COLUMNS = tuple(
         "last_seen_at",
     )
 )
-INTERACTION_COLUMNS = (
-    *(
-        interaction.c[name]
-        for name in (
-            "id",
-            "channel",
-            "kind",
-            "direction",
-            "content_type",
-            "content",
-            "occurred_at",
-            "sentiment",
-            "external_id",
-            "thread_id",
-            "delivery_status",
-        )
-    ),
-    # As JSON text: decoded only if the `data` field is read (``Interaction.from_read_row``).
-    cast(interaction.c.data, Text).label("data"),
-    interaction.c.customer_id,
-    interaction.c.community_id,
-    interaction.c.in_reply_to_id,
+INTERACTION_ROW_COLUMNS = tuple(
+    interaction.c[name]
+    for name in (
+        "id",
+        "channel",
+        "kind",
+        "direction",
+        "content_type",
+        "content",
+        "occurred_at",
+        "sentiment",
+        "external_id",
+        "thread_id",
+        "delivery_status",
+        "data",
+        "customer_id",
+        "community_id",
+        "in_reply_to_id",
+    )
 )
-"""The columns ``schema.interaction.Interaction.from_read_row`` takes, in its order; never
-``raw``."""
+"""An interaction's columns as stored, never ``raw``."""
+INTERACTION_COLUMNS = tuple(
+    # As JSON text: decoded only if the `data` field is read (``Interaction.from_read_row``).
+    cast(column, Text).label("data") if column.name == "data" else column
+    for column in INTERACTION_ROW_COLUMNS
+)
+"""The columns ``schema.interaction.Interaction.from_read_row`` takes, in its order."""
 COMMUNITY_COLUMNS = tuple(
     community.c[name]
     for name in (
