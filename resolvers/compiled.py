@@ -302,10 +302,8 @@ class CompiledReads:
         except UseResolvers:
             return None
         except Exception:
-            # The resolvers answer instead, with an error in GraphQL's shape if they fail too,
-            # on a fresh connection: a failed statement aborts the shared one's transaction.
+            # The resolvers answer instead, with an error in GraphQL's shape if they fail too.
             log.exception("compiled read failed; answering with the resolvers")
-            await context.db.close()
             return None
         return Response(b'{"data":' + document.encode() + b"}", media_type="application/json")
 

@@ -47,7 +47,13 @@ class Reader:
         async with self._lock:
             if self._connection is None:
                 self._connection = await self._engine.connect()
-            return (await self._connection.execute(statement, values)).all()
+            try:
+                return (await self._connection.execute(statement, values)).all()
+            except Exception:
+                # A failed statement aborts the read transaction; the request's later
+                # statements (the resolvers after a compiled read, say) get a fresh one.
+                await self.close()
+                raise
 
     async def scalar(self, statement: Any, values: dict[str, Any] | None = None) -> Any:
         """The first column of the first row of ``statement``, or None."""
