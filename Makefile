@@ -24,6 +24,7 @@ $(BIN)/python:
 # Reinstall only when the project's dependencies or metadata change.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	mkdir -p $(VENV)/src && ln -sfn ../.. $(VENV)/src/socialcrm
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -8,9 +8,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import server.tables  # noqa: F401 - registers the tables on SQLModel.metadata
-from server.db import create_engine
-from server.settings import get_settings
+import socialcrm.server.tables  # noqa: F401 - registers the tables on SQLModel.metadata
+from socialcrm.server.db import create_engine
+from socialcrm.server.settings import get_settings
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -1,6 +1,6 @@
 """Where one request's time goes, measured inside one process (no HTTP server, no load).
 
-Runs the read benchmark's query against ``server.app:create_app`` through an in-process
+Runs the read benchmark's query against ``socialcrm.server.app:create_app`` through an in-process
 ASGI client, one request at a time, and prints per request: wall and CPU time (this
 process only: the client, the app and the driver, not PostgreSQL), the SQL statements
 sent, the time the cyclic garbage collector took (and the same run again with the
@@ -99,8 +99,8 @@ async def probe(args: argparse.Namespace) -> None:
     """Build the app, warm it up, and run the series."""
     from asgi_lifespan import LifespanManager
 
-    from server.app import create_app
-    from server.settings import Settings
+    from socialcrm.server.app import create_app
+    from socialcrm.server.settings import Settings
 
     seeded, token = await seed_and_token(args.database_url, args.customers, args.interactions)
     settings = Settings(database_url=args.database_url, graphiql=False, _env_file=None)  # type: ignore[call-arg]

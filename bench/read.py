@@ -146,7 +146,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def prepare_database(url: str, reuse: bool) -> None:
     """Create the database (dropping it first unless ``reuse``) and migrate it."""
-    from server.migrations import upgrade_database
+    from socialcrm.server.migrations import upgrade_database
 
     parsed = make_url(url)
     name = parsed.database
@@ -172,8 +172,8 @@ async def prepare_database(url: str, reuse: bool) -> None:
 
 async def seed_and_token(url: str, customers: int, interactions: int) -> tuple[SeedResult, str]:
     """Seed the workspace (unless present) and create a read token for it."""
-    from server.auth import create_token
-    from server.db import create_engine, session_factory, transaction
+    from socialcrm.server.auth import create_token
+    from socialcrm.server.db import create_engine, session_factory, transaction
 
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
@@ -499,7 +499,7 @@ def main(argv: list[str] | None = None) -> None:
                 stack.enter_context(
                     uvicorn_process(
                         "socialcrm",
-                        "server.app:create_app",
+                        "socialcrm.server.app:create_app",
                         {"SCRM_DATABASE_URL": url, "SCRM_GRAPHIQL": "false"},
                         logs,
                         Path(args.server_root).resolve(),

@@ -2,10 +2,10 @@
 
 Partners import from here only::
 
-    from plugins import Channel, InboundEvent, IdentityRef, hookimpl
+    from socialcrm.plugins import Channel, InboundEvent, IdentityRef, hookimpl
 """
 
-from plugins.channel import (
+from socialcrm.plugins.channel import (
     AccountContext,
     Channel,
     ChannelConfigError,
@@ -19,7 +19,7 @@ from plugins.channel import (
     WebhookRequest,
     WebhookResponse,
 )
-from plugins.models import (
+from socialcrm.plugins.models import (
     Attachment,
     CommunityRef,
     CustomerChange,
@@ -36,7 +36,7 @@ from plugins.models import (
     SendResult,
     StoredInteraction,
 )
-from plugins.spec import hookimpl, hookspec
+from socialcrm.plugins.spec import hookimpl, hookspec
 
 __all__ = [
     "AccountContext",

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
-from plugins.models import IdentityRef, InboundEvent, OutboundMessage, Profile, SendResult
+from socialcrm.plugins.models import IdentityRef, InboundEvent, OutboundMessage, Profile, SendResult
 
 
 class ChannelError(Exception):

@@ -11,15 +11,15 @@ from typing import Any, TypeVar
 
 import pluggy
 
-from plugins import spec
-from plugins.channel import Channel
+from socialcrm.plugins import spec
+from socialcrm.plugins.channel import Channel
 
 # Built-ins register under their dotted module names, which no entry point can take, exactly
 # like a partner's package otherwise.
 BUILTIN_PLUGINS: tuple[str, ...] = (
-    "plugins.wechat.plugin",
-    "plugins.weibo.plugin",
-    "plugins.email.plugin",
+    "socialcrm.plugins.wechat.plugin",
+    "socialcrm.plugins.weibo.plugin",
+    "socialcrm.plugins.email.plugin",
 )
 
 T = TypeVar("T")

@@ -20,8 +20,13 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from plugins.channel import Channel
-    from plugins.models import CustomerChange, InboundEvent, OutboundMessage, StoredInteraction
+    from socialcrm.plugins.channel import Channel
+    from socialcrm.plugins.models import (
+        CustomerChange,
+        InboundEvent,
+        OutboundMessage,
+        StoredInteraction,
+    )
 
 PROJECT_NAME = "scrm"
 

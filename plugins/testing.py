@@ -5,7 +5,7 @@ and gives the same events for a payload stored and read back, external ids are s
 unique, times carry a zone, everything kept is JSON. These helpers check them and raise
 ``ConformanceError`` saying which promise broke::
 
-    from plugins.testing import check_delivery, check_refusal, make_account
+    from socialcrm.plugins.testing import check_delivery, check_refusal, make_account
 
     async def test_my_channel_conforms():
         account = make_account({"secret": "s"})
@@ -20,7 +20,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from plugins.channel import (
+from socialcrm.plugins.channel import (
     AccountContext,
     Channel,
     ChannelError,
@@ -28,7 +28,7 @@ from plugins.channel import (
     WebhookRequest,
     WebhookResponse,
 )
-from plugins.models import Direction, InboundEvent, InteractionKind
+from socialcrm.plugins.models import Direction, InboundEvent, InteractionKind
 
 MAX_EXTERNAL_ID = 255
 

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
-from resolvers.context import Context
-from resolvers.loaders import Membership
-from resolvers.pagination import decode_cursor, encode_cursor, page_info, page_size
-from schema.community import (
+from socialcrm.resolvers.context import Context
+from socialcrm.resolvers.loaders import Membership
+from socialcrm.resolvers.pagination import decode_cursor, encode_cursor, page_info, page_size
+from socialcrm.schema.community import (
     Community,
     CommunityConnection,
     CommunityEdge,
@@ -19,13 +19,13 @@ from schema.community import (
     MembershipConnection,
     MembershipEdge,
 )
-from schema.enums import MemberRole, enum_of
-from schema.errors import BadUserInput
-from server import read
-from server.read import CommunityCriteria
+from socialcrm.schema.enums import MemberRole, enum_of
+from socialcrm.schema.errors import BadUserInput
+from socialcrm.server import read
+from socialcrm.server.read import CommunityCriteria
 
 if TYPE_CHECKING:
-    from schema.community import CommunityFilter
+    from socialcrm.schema.community import CommunityFilter
 
 
 COMMUNITY_CURSOR = "community"

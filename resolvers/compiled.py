@@ -71,13 +71,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types.arguments import convert_arguments
 
-from resolvers import communities as community_resolvers
-from resolvers import customers as customer_resolvers
-from resolvers import interactions as interaction_resolvers
-from resolvers.context import Context
-from resolvers.pagination import CURSOR_SEPARATOR, page_size
-from schema.customer import NO_SCORES
-from schema.enums import (
+from socialcrm.resolvers import communities as community_resolvers
+from socialcrm.resolvers import customers as customer_resolvers
+from socialcrm.resolvers import interactions as interaction_resolvers
+from socialcrm.resolvers.context import Context
+from socialcrm.resolvers.pagination import CURSOR_SEPARATOR, page_size
+from socialcrm.schema.customer import NO_SCORES
+from socialcrm.schema.enums import (
     CustomerOrderField,
     Direction,
     InteractionKind,
@@ -85,10 +85,10 @@ from schema.enums import (
     MemberRole,
     OrderDirection,
 )
-from schema.errors import ApiError, BadUserInput
-from schema.node import pk_of
-from server import read
-from server.read_json import (
+from socialcrm.schema.errors import ApiError, BadUserInput
+from socialcrm.schema.node import pk_of
+from socialcrm.server import read
+from socialcrm.server.read_json import (
     MAX_OBJECT_KEYS,
     cursor,
     enum_name,
@@ -100,7 +100,7 @@ from server.read_json import (
     json_object,
     sql_string,
 )
-from server.sqltypes import UTCDateTime
+from socialcrm.server.sqltypes import UTCDateTime
 
 if TYPE_CHECKING:
     import strawberry
@@ -530,7 +530,8 @@ class _Compiler:
 
     def customer_by_id(self, selected: Selected, path: Path) -> Any:
         """`customer(id)`: a merged customer's id answers its survivor, as
-        ``resolvers.customers.customer_by_pk`` does (at most ``MAX_MERGE_HOPS`` merges on)."""
+        ``socialcrm.resolvers.customers.customer_by_pk`` does (at most ``MAX_MERGE_HOPS`` merges
+        on)."""
         customer = read.customer
         chain = (
             sql_select(customer.c.id, customer.c.merged_into_id, literal_column("0").label("hops"))
@@ -935,7 +936,7 @@ class _Compiler:
         scores_type = self.type("Scores")
 
         def no_score(part: Selected) -> Any:
-            # A customer without a score row has ``schema.customer.NO_SCORES``.
+            # A customer without a score row has ``socialcrm.schema.customer.NO_SCORES``.
             value = getattr(NO_SCORES, _plain_field_name(part))
             return literal_column("NULL" if value is None else repr(float(value)))
 

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from schema.errors import Forbidden, Unauthenticated
-from server.auth import Viewer
-from server.services import Services
+from socialcrm.schema.errors import Forbidden, Unauthenticated
+from socialcrm.server.auth import Viewer
+from socialcrm.server.services import Services
 
 if TYPE_CHECKING:
-    from resolvers.loaders import Loaders
+    from socialcrm.resolvers.loaders import Loaders
 
 
 class Reader:
@@ -104,7 +104,7 @@ class Context:
     def loaders(self) -> Loaders:
         """This request's DataLoaders, made on first use (the workspace is known by then)."""
         if self._loaders is None:
-            from resolvers.loaders import Loaders
+            from socialcrm.resolvers.loaders import Loaders
 
             self._loaders = Loaders(self.db, self.workspace_id, cache=self.cache)
         return self._loaders

@@ -7,17 +7,17 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from resolvers.context import Context
-from resolvers.pagination import decode_cursor, encode_cursor, page_info, page_size
-from resolvers.prefetch import prefetch_customers
-from schema.customer import Customer, CustomerConnection, CustomerEdge
-from schema.enums import CustomerOrderField, OrderDirection
-from schema.errors import BadUserInput
-from server import read
-from server.read import CustomerCriteria, Range
+from socialcrm.resolvers.context import Context
+from socialcrm.resolvers.pagination import decode_cursor, encode_cursor, page_info, page_size
+from socialcrm.resolvers.prefetch import prefetch_customers
+from socialcrm.schema.customer import Customer, CustomerConnection, CustomerEdge
+from socialcrm.schema.enums import CustomerOrderField, OrderDirection
+from socialcrm.schema.errors import BadUserInput
+from socialcrm.server import read
+from socialcrm.server.read import CustomerCriteria, Range
 
 if TYPE_CHECKING:
-    from schema.customer import CustomerFilter, CustomerOrder
+    from socialcrm.schema.customer import CustomerFilter, CustomerOrder
 
 _DATETIME_ORDERS = frozenset({"created_at", "last_seen_at"})
 MAX_MERGE_HOPS = 5

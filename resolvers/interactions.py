@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
-from resolvers.context import Context
-from resolvers.pagination import decode_cursor, encode_cursor, page_info, page_size
-from schema.errors import BadUserInput
-from schema.interaction import Interaction, InteractionConnection, InteractionEdge
-from schema.node import pk_of
-from schema.pagination import CountFn
-from server import read
-from server.read import InteractionCriteria
+from socialcrm.resolvers.context import Context
+from socialcrm.resolvers.pagination import decode_cursor, encode_cursor, page_info, page_size
+from socialcrm.schema.errors import BadUserInput
+from socialcrm.schema.interaction import Interaction, InteractionConnection, InteractionEdge
+from socialcrm.schema.node import pk_of
+from socialcrm.schema.pagination import CountFn
+from socialcrm.server import read
+from socialcrm.server.read import InteractionCriteria
 
 if TYPE_CHECKING:
-    from schema.interaction import InteractionFilter
+    from socialcrm.schema.interaction import InteractionFilter
 
 CURSOR_KIND = "interaction"
 

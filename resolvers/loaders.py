@@ -16,12 +16,12 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from resolvers.context import Reader
-from schema.community import Community
-from schema.customer import NO_SCORES, Customer, Identity, Scores
-from schema.interaction import Interaction
-from server import read
-from server.read import CustomerCriteria, InteractionCriteria
+from socialcrm.resolvers.context import Reader
+from socialcrm.schema.community import Community
+from socialcrm.schema.customer import NO_SCORES, Customer, Identity, Scores
+from socialcrm.schema.interaction import Interaction
+from socialcrm.server import read
+from socialcrm.server.read import CustomerCriteria, InteractionCriteria
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -11,8 +11,8 @@ import base64
 import binascii
 from collections.abc import Sequence
 
-from schema.errors import BadUserInput, PageSizeExceeded
-from schema.pagination import PageInfo
+from socialcrm.schema.errors import BadUserInput, PageSizeExceeded
+from socialcrm.schema.pagination import PageInfo
 
 DEFAULT_PAGE_SIZE = 20
 """Items per page when ``first`` is not given (never more than the configured cap)."""

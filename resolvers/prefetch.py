@@ -20,12 +20,12 @@ import strawberry
 from graphql import GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
-from resolvers.context import Context
-from resolvers.interactions import connection, decode_after
-from resolvers.pagination import page_size
-from schema.customer import Customer
-from schema.errors import ApiError
-from server.read import InteractionCriteria
+from socialcrm.resolvers.context import Context
+from socialcrm.resolvers.interactions import connection, decode_after
+from socialcrm.resolvers.pagination import page_size
+from socialcrm.schema.customer import Customer
+from socialcrm.schema.errors import ApiError
+from socialcrm.server.read import InteractionCriteria
 
 PREFETCHED_FIELDS: dict[str, tuple[str, ...]] = {
     "Customer": ("identities", "tags", "scores", "interactions"),

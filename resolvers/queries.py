@@ -8,18 +8,18 @@ from typing import Any
 
 import strawberry
 
-from resolvers.communities import communities
-from resolvers.context import Context
-from resolvers.customers import customer_by_pk, customers
-from resolvers.interactions import interactions
-from schema.channel import Channel, ChannelAccount
-from schema.community import Community
-from schema.customer import Customer
-from schema.enums import Scope
-from schema.errors import BadUserInput
-from schema.node import Node, from_global_id, pk_of, to_global_id
-from schema.viewer import Viewer, Workspace
-from server import read
+from socialcrm.resolvers.communities import communities
+from socialcrm.resolvers.context import Context
+from socialcrm.resolvers.customers import customer_by_pk, customers
+from socialcrm.resolvers.interactions import interactions
+from socialcrm.schema.channel import Channel, ChannelAccount
+from socialcrm.schema.community import Community
+from socialcrm.schema.customer import Customer
+from socialcrm.schema.enums import Scope
+from socialcrm.schema.errors import BadUserInput
+from socialcrm.schema.node import Node, from_global_id, pk_of, to_global_id
+from socialcrm.schema.viewer import Viewer, Workspace
+from socialcrm.server import read
 
 __all__ = [
     "channels",
@@ -111,7 +111,7 @@ async def channels(info: strawberry.Info) -> list[Channel]:
     by_channel: dict[str, list[ChannelAccount]] = defaultdict(list)
     for account in await _accounts(ctx):
         by_channel[account.channel].append(account)
-    from plugins.channel import Channel as ChannelPlugin
+    from socialcrm.plugins.channel import Channel as ChannelPlugin
 
     return [
         Channel(

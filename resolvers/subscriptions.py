@@ -24,16 +24,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from schema.community import Community
-from schema.customer import Customer
-from schema.errors import BadUserInput
-from schema.interaction import Interaction
-from schema.node import from_global_id
-from server.auth import Viewer
-from server.bus import interactions_topic
-from server.tables import Community as CommunityRow
-from server.tables import Customer as CustomerRow
-from server.tables import Interaction as InteractionRow
+from socialcrm.schema.community import Community
+from socialcrm.schema.customer import Customer
+from socialcrm.schema.errors import BadUserInput
+from socialcrm.schema.interaction import Interaction
+from socialcrm.schema.node import from_global_id
+from socialcrm.server.auth import Viewer
+from socialcrm.server.bus import interactions_topic
+from socialcrm.server.tables import Community as CommunityRow
+from socialcrm.server.tables import Customer as CustomerRow
+from socialcrm.server.tables import Interaction as InteractionRow
 
 log = logging.getLogger(__name__)
 

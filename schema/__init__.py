@@ -16,16 +16,16 @@ from strawberry.extensions import AddValidationRules, ParserCache, ValidationCac
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
-from schema.execution import FastExecutionContext
-from schema.extensions import ApiGate, log_unexpected
-from schema.mutation import Mutation
-from schema.query import Query
-from schema.rules import max_aliases_rule, max_depth_rule
-from schema.subscription import Subscription
-from server.settings import Settings
+from socialcrm.schema.execution import FastExecutionContext
+from socialcrm.schema.extensions import ApiGate, log_unexpected
+from socialcrm.schema.mutation import Mutation
+from socialcrm.schema.query import Query
+from socialcrm.schema.rules import max_aliases_rule, max_depth_rule
+from socialcrm.schema.subscription import Subscription
+from socialcrm.server.settings import Settings
 
 if TYPE_CHECKING:
-    from resolvers.compiled import CompiledReads
+    from socialcrm.resolvers.compiled import CompiledReads
 
 PARSE_CACHE_SIZE = 512
 VALIDATION_CACHE_SIZE = 512
@@ -39,7 +39,7 @@ class ApiSchema(strawberry.Schema):
     """Strawberry's schema, logging only the errors that are not meant for the client.
 
     ``compiled_reads`` answers the queries it can compile with one SQL statement
-    (``resolvers.compiled``).
+    (``socialcrm.resolvers.compiled``).
     """
 
     compiled_reads: CompiledReads
@@ -70,8 +70,8 @@ def _build(max_depth: int, max_aliases: int) -> ApiSchema:
         execution_context_class=FastExecutionContext,
     )
     # Imported here: ``resolvers`` imports ``schema``'s modules.
-    from resolvers import prefetch
-    from resolvers.compiled import CompiledReads
+    from socialcrm.resolvers import prefetch
+    from socialcrm.resolvers.compiled import CompiledReads
 
     prefetch.install(built._schema)
     built.compiled_reads = CompiledReads(built, rules)

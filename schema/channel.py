@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from schema.node import Node
+from socialcrm.schema.node import Node
 
 
 @strawberry.type(description="A connected account of a channel (a WeChat official account …).")

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 import strawberry
 
-from schema.customer import Customer
-from schema.enums import MemberRole
-from schema.node import Node, to_global_id
-from schema.pagination import CountFn, PageInfo
+from socialcrm.schema.customer import Customer
+from socialcrm.schema.enums import MemberRole
+from socialcrm.schema.node import Node, to_global_id
+from socialcrm.schema.pagination import CountFn, PageInfo
 
 
 @strawberry.type(description="A brand community: a WeChat group, a Weibo topic, a mailing list.")
@@ -60,7 +60,7 @@ class Community(Node):
             strawberry.argument(description="Only members with any of these roles."),
         ] = None,
     ) -> MemberConnection:
-        from resolvers.communities import community_members
+        from socialcrm.resolvers.communities import community_members
 
         return await community_members(info, self.pk, first, after, role)
 

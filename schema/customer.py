@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from schema.enums import CustomerOrderField, LifecycleStage, OrderDirection, enum_of
-from schema.node import Node, to_global_id
-from schema.pagination import CountFn, PageInfo
+from socialcrm.schema.enums import CustomerOrderField, LifecycleStage, OrderDirection, enum_of
+from socialcrm.schema.node import Node, to_global_id
+from socialcrm.schema.pagination import CountFn, PageInfo
 
 if TYPE_CHECKING:
-    from schema.community import MembershipConnection
-    from schema.interaction import InteractionConnection, InteractionFilter
+    from socialcrm.schema.community import MembershipConnection
+    from socialcrm.schema.interaction import InteractionConnection, InteractionFilter
 
-Interactions = Annotated["InteractionConnection", strawberry.lazy("schema.interaction")]
-InteractionsFilter = Annotated["InteractionFilter", strawberry.lazy("schema.interaction")]
-Memberships = Annotated["MembershipConnection", strawberry.lazy("schema.community")]
+Interactions = Annotated["InteractionConnection", strawberry.lazy("socialcrm.schema.interaction")]
+InteractionsFilter = Annotated["InteractionFilter", strawberry.lazy("socialcrm.schema.interaction")]
+Memberships = Annotated["MembershipConnection", strawberry.lazy("socialcrm.schema.community")]
 
 
 @strawberry.type(description="A customer's identity on one channel.")
@@ -100,7 +100,7 @@ class Customer(Node):
     pk: strawberry.Private[int]
     prefetched: strawberry.Private[dict[str, Any] | None] = None
     """Values of resolver fields loaded with the page, by response key (see
-    ``resolvers.prefetch``)."""
+    ``socialcrm.resolvers.prefetch``)."""
 
     @classmethod
     def from_row(cls, row: Any) -> Customer:
@@ -151,7 +151,7 @@ class Customer(Node):
             strawberry.argument(description="Which interactions; `customer` is this one."),
         ] = None,
     ) -> Interactions:
-        from resolvers.interactions import customer_interactions
+        from socialcrm.resolvers.interactions import customer_interactions
 
         return await customer_interactions(info, self.pk, first, after, filter)
 
@@ -166,7 +166,7 @@ class Customer(Node):
             str | None, strawberry.argument(description="The `endCursor` of the previous page.")
         ] = None,
     ) -> Memberships:
-        from resolvers.communities import customer_communities
+        from socialcrm.resolvers.communities import customer_communities
 
         return await customer_communities(info, self.pk, first, after)
 

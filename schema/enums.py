@@ -26,7 +26,7 @@ class LifecycleStage(enum.Enum):
 
 @strawberry.enum(description="What happened: a message, a comment, a follow, a call …")
 class InteractionKind(enum.Enum):
-    """The kinds of ``plugins.models.InteractionKind``, with descriptions for the schema."""
+    """The kinds of ``socialcrm.plugins.models.InteractionKind``, described for the schema."""
 
     MESSAGE = strawberry.enum_value(
         "message", description="A direct message to or from the brand (text, image, voice …)."
@@ -65,7 +65,7 @@ class InteractionKind(enum.Enum):
 
 @strawberry.enum(description="Who spoke: the customer or the brand.")
 class Direction(enum.Enum):
-    """The directions of ``plugins.models.Direction``."""
+    """The directions of ``socialcrm.plugins.models.Direction``."""
 
     INBOUND = strawberry.enum_value("inbound", description="From the customer to the brand.")
     OUTBOUND = strawberry.enum_value("outbound", description="From the brand to the customer.")
@@ -73,7 +73,7 @@ class Direction(enum.Enum):
 
 @strawberry.enum(description="A customer's role in a community.")
 class MemberRole(enum.Enum):
-    """The roles of ``plugins.models.MemberRole``."""
+    """The roles of ``socialcrm.plugins.models.MemberRole``."""
 
     MEMBER = strawberry.enum_value("member", description="An ordinary member.")
     ADMIN = strawberry.enum_value("admin", description="An administrator of the community.")

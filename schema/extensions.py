@@ -25,9 +25,9 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 
-from schema.errors import ApiError, ErrorCode
+from socialcrm.schema.errors import ApiError, ErrorCode
 
-log = logging.getLogger("server.graphql")
+log = logging.getLogger("socialcrm.server.graphql")
 
 INTERNAL_MESSAGE = "Internal server error."
 

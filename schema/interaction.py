@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from schema.customer import Customer
-from schema.enums import Direction, InteractionKind, enum_of
-from schema.node import Node, to_global_id
-from schema.pagination import CountFn, PageInfo
+from socialcrm.schema.customer import Customer
+from socialcrm.schema.enums import Direction, InteractionKind, enum_of
+from socialcrm.schema.node import Node, to_global_id
+from socialcrm.schema.pagination import CountFn, PageInfo
 
 if TYPE_CHECKING:
-    from schema.community import Community
+    from socialcrm.schema.community import Community
 
-CommunityRef = Annotated["Community", strawberry.lazy("schema.community")]
+CommunityRef = Annotated["Community", strawberry.lazy("socialcrm.schema.community")]
 
 
 @strawberry.type(description="Something a customer and the brand did or said.")
@@ -59,7 +59,7 @@ class Interaction(Node):
 
     @classmethod
     def from_read_row(cls, row: Any) -> Interaction:
-        """Build from a row of ``server.read.INTERACTION_COLUMNS`` (``data`` as JSON text).
+        """Build from a row of ``socialcrm.server.read.INTERACTION_COLUMNS`` (``data`` as JSON).
 
         A page of 50 customers holds 300 interactions of which a query usually selects a
         field or two: the global id, the enums and the decoded ``data`` are derived on first

@@ -11,9 +11,9 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers.mutations import channels, communities, customers, interactions, messages
-from schema.enums import MemberRole
-from schema.mutation_types import (
+from socialcrm.resolvers.mutations import channels, communities, customers, interactions, messages
+from socialcrm.schema.enums import MemberRole
+from socialcrm.schema.mutation_types import (
     CommunityMemberPayload,
     ConnectChannelInput,
     ConnectChannelPayload,

@@ -11,12 +11,12 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from schema.channel import ChannelAccount
-from schema.community import Community
-from schema.customer import Customer
-from schema.enums import Direction, InteractionKind, LifecycleStage, MemberRole
-from schema.errors import UserError
-from schema.interaction import Interaction
+from socialcrm.schema.channel import ChannelAccount
+from socialcrm.schema.community import Community
+from socialcrm.schema.customer import Customer
+from socialcrm.schema.enums import Direction, InteractionKind, LifecycleStage, MemberRole
+from socialcrm.schema.errors import UserError
+from socialcrm.schema.interaction import Interaction
 
 # Customers
 

@@ -9,12 +9,12 @@ from typing import Annotated
 
 import strawberry
 
-from schema.channel import Channel
-from schema.community import Community, CommunityConnection, CommunityFilter
-from schema.customer import Customer, CustomerConnection, CustomerFilter, CustomerOrder
-from schema.interaction import InteractionConnection, InteractionFilter
-from schema.node import Node
-from schema.viewer import Viewer
+from socialcrm.schema.channel import Channel
+from socialcrm.schema.community import Community, CommunityConnection, CommunityFilter
+from socialcrm.schema.customer import Customer, CustomerConnection, CustomerFilter, CustomerOrder
+from socialcrm.schema.interaction import InteractionConnection, InteractionFilter
+from socialcrm.schema.node import Node
+from socialcrm.schema.viewer import Viewer
 
 First = Annotated[
     int | None,
@@ -36,7 +36,7 @@ class Query:
         "viewer's workspace."
     )
     async def node(self, info: strawberry.Info, id: GlobalId) -> Node | None:
-        from resolvers import queries
+        from socialcrm.resolvers import queries
 
         return await queries.node(info, id)
 
@@ -57,7 +57,7 @@ class Query:
         first: First = None,
         after: After = None,
     ) -> CustomerConnection:
-        from resolvers import queries
+        from socialcrm.resolvers import queries
 
         return await queries.customers(info, filter, order_by, first, after)
 
@@ -66,7 +66,7 @@ class Query:
         "customer it was merged into."
     )
     async def customer(self, info: strawberry.Info, id: GlobalId) -> Customer | None:
-        from resolvers import queries
+        from socialcrm.resolvers import queries
 
         return await queries.customer(info, id)
 
@@ -80,13 +80,13 @@ class Query:
         first: First = None,
         after: After = None,
     ) -> CommunityConnection:
-        from resolvers import queries
+        from socialcrm.resolvers import queries
 
         return await queries.communities(info, filter, first, after)
 
     @strawberry.field(description="A community by global id.")
     async def community(self, info: strawberry.Info, id: GlobalId) -> Community | None:
-        from resolvers import queries
+        from socialcrm.resolvers import queries
 
         return await queries.community(info, id)
 
@@ -100,7 +100,7 @@ class Query:
         first: First = None,
         after: After = None,
     ) -> InteractionConnection:
-        from resolvers import queries
+        from socialcrm.resolvers import queries
 
         return await queries.interactions(info, filter, first, after)
 
@@ -108,12 +108,12 @@ class Query:
         description="The installed channel plugins, with the workspace's connected accounts."
     )
     async def channels(self, info: strawberry.Info) -> list[Channel]:
-        from resolvers import queries
+        from socialcrm.resolvers import queries
 
         return await queries.channels(info)
 
     @strawberry.field(description="Who is calling: the token's workspace and scopes.")
     async def viewer(self, info: strawberry.Info) -> Viewer:
-        from resolvers import queries
+        from socialcrm.resolvers import queries
 
         return await queries.viewer(info)

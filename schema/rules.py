@@ -22,7 +22,7 @@ from graphql import (
 )
 from graphql.language.visitor import SKIP
 
-from schema.errors import ErrorCode
+from socialcrm.schema.errors import ErrorCode
 
 
 def _depth(

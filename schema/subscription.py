@@ -8,8 +8,8 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import subscriptions
-from schema.interaction import Interaction
+from socialcrm.resolvers import subscriptions
+from socialcrm.schema.interaction import Interaction
 
 
 @strawberry.type(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from schema.enums import Scope
-from schema.node import Node
+from socialcrm.schema.enums import Scope
+from socialcrm.schema.node import Node
 
 
 @strawberry.type(description="A tenant: one brand's CRM. Nothing crosses workspaces.")

@@ -12,12 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from plugins.channel import AccountContext, Channel, ChannelConfigError
-from plugins.manager import PluginManager
-from server.errors import ChangeRejected
-from server.sqltypes import utcnow
-from server.tables import ChannelAccount
-from server.tables import ChannelState as ChannelStateRow
+from socialcrm.plugins.channel import AccountContext, Channel, ChannelConfigError
+from socialcrm.plugins.manager import PluginManager
+from socialcrm.server.errors import ChangeRejected
+from socialcrm.server.sqltypes import utcnow
+from socialcrm.server.tables import ChannelAccount
+from socialcrm.server.tables import ChannelState as ChannelStateRow
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 

@@ -11,18 +11,18 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from plugins.manager import PluginManager
-from server.auth import Authenticator
-from server.bus import create_bus
-from server.db import create_engine, session_factory
-from server.graphql_app import create_graphql_app
-from server.health import healthz, metrics, readyz
-from server.ingest import recover_pending
-from server.limits import BodySizeLimit
-from server.poller import run_poller
-from server.services import Services
-from server.settings import Settings, get_settings
-from server.webhooks import webhook_endpoint
+from socialcrm.plugins.manager import PluginManager
+from socialcrm.server.auth import Authenticator
+from socialcrm.server.bus import create_bus
+from socialcrm.server.db import create_engine, session_factory
+from socialcrm.server.graphql_app import create_graphql_app
+from socialcrm.server.health import healthz, metrics, readyz
+from socialcrm.server.ingest import recover_pending
+from socialcrm.server.limits import BodySizeLimit
+from socialcrm.server.poller import run_poller
+from socialcrm.server.services import Services
+from socialcrm.server.settings import Settings, get_settings
+from socialcrm.server.webhooks import webhook_endpoint
 
 
 def create_app(settings: Settings | None = None, plugins: PluginManager | None = None) -> Starlette:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from server.tables import ApiToken
+from socialcrm.server.tables import ApiToken
 
 SCOPES: tuple[str, ...] = ("read", "write", "admin")
 TOKEN_PREFIX = "scrm_"

@@ -26,9 +26,9 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from plugins.manager import PluginManager
-from server.auth import SCOPES, create_token, hash_token
-from server.settings import Settings
+from socialcrm.plugins.manager import PluginManager
+from socialcrm.server.auth import SCOPES, create_token, hash_token
+from socialcrm.server.settings import Settings
 
 T = TypeVar("T")
 
@@ -111,7 +111,7 @@ def _database_message(exc: Exception) -> str:
 
 @asynccontextmanager
 async def _database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    from server.db import create_engine, session_factory
+    from socialcrm.server.db import create_engine, session_factory
 
     engine = create_engine(settings.database_url, pool_size=2)
     try:
@@ -121,7 +121,7 @@ async def _database(settings: Settings) -> AsyncIterator[async_sessionmaker[Asyn
 
 
 async def _workspace_id(session: AsyncSession, slug: str) -> int:
-    from server.tables import Workspace
+    from socialcrm.server.tables import Workspace
 
     workspace_id = await session.scalar(
         select(col(Workspace.id)).where(col(Workspace.slug) == slug)
@@ -152,7 +152,7 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Run the server with uvicorn (``server.app:create_app``)."""
+    """Run the server with uvicorn (``socialcrm.server.app:create_app``)."""
     import uvicorn
 
     settings = _settings()
@@ -188,7 +188,7 @@ def serve(
     out.print(f"  Database:  {_safe_url(settings.database_url)}")
     out.print()
     uvicorn.run(
-        "server.app:create_app",
+        "socialcrm.server.app:create_app",
         factory=True,
         host=host,
         port=port,
@@ -206,7 +206,7 @@ def migrate(
     revision: Annotated[str, typer.Option(help="Alembic revision to upgrade to.")] = "head",
 ) -> None:
     """Apply the database migrations (Alembic upgrade) to SCRM_DATABASE_URL."""
-    from server.migrations import upgrade_database
+    from socialcrm.server.migrations import upgrade_database
 
     settings = _settings()
     _run(upgrade_database(settings.database_url, revision))
@@ -233,7 +233,7 @@ def demo() -> None:
 
 
 async def _load_demo(settings: Settings) -> Any:
-    from server.demo import load_demo
+    from socialcrm.server.demo import load_demo
 
     plugins = PluginManager()
     async with _database(settings) as sessions:
@@ -288,7 +288,7 @@ def tokens_list(
 
 
 async def _list_tokens(settings: Settings, workspace: str) -> list[Any]:
-    from server.tables import ApiToken
+    from socialcrm.server.tables import ApiToken
 
     async with _database(settings) as sessions, sessions() as session:
         workspace_id = await _workspace_id(session, workspace)
@@ -315,8 +315,8 @@ def tokens_revoke(
 
 
 async def _revoke_token(settings: Settings, token: str | None, token_id: int | None) -> int:
-    from server.sqltypes import utcnow
-    from server.tables import ApiToken
+    from socialcrm.server.sqltypes import utcnow
+    from socialcrm.server.tables import ApiToken
 
     async with _database(settings) as sessions, sessions() as session, session.begin():
         query = select(ApiToken)
@@ -353,7 +353,7 @@ def workspaces_create(
 
 
 async def _create_workspace(settings: Settings, slug: str, name: str) -> int:
-    from server.tables import Workspace
+    from socialcrm.server.tables import Workspace
 
     async with _database(settings) as sessions, sessions() as session, session.begin():
         exists = await session.scalar(select(col(Workspace.id)).where(col(Workspace.slug) == slug))
@@ -377,7 +377,7 @@ def workspaces_list() -> None:
 
 
 async def _list_workspaces(settings: Settings) -> list[Any]:
-    from server.tables import Workspace
+    from socialcrm.server.tables import Workspace
 
     async with _database(settings) as sessions, sessions() as session:
         result = await session.execute(select(Workspace).order_by(col(Workspace.id)))
@@ -494,7 +494,7 @@ async def _connect(
     values: dict[str, Any],
     name: str,
 ) -> tuple[str, str]:
-    from server.accounts import AccountError, connect_account
+    from socialcrm.server.accounts import AccountError, connect_account
 
     manager = PluginManager()
     plugin = manager.channel(channel)
@@ -546,7 +546,7 @@ def export_schema(
 ) -> None:
     """Write the GraphQL schema (SDL) that frontend teams build against."""
     try:
-        from schema import export_sdl
+        from socialcrm.schema import export_sdl
     except ImportError as exc:
         _fail(f"the GraphQL schema cannot be loaded: {exc}")
     sdl = export_sdl()
@@ -563,7 +563,7 @@ def export_schema(
 
 
 def main() -> None:
-    """Entry point for ``python -m server.cli``."""
+    """Entry point for ``python -m socialcrm.server.cli``."""
     app()
 
 

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from plugins.models import MemberRole
-from server.customers import get_customer
-from server.errors import ChangeRejected
-from server.tables import Community, Membership
+from socialcrm.plugins.models import MemberRole
+from socialcrm.server.customers import get_customer
+from socialcrm.server.errors import ChangeRejected
+from socialcrm.server.tables import Community, Membership
 
 NAME_LIMIT = 200
 """The longest community name (the column's limit)."""

@@ -18,10 +18,10 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from plugins.models import CustomerChange, MemberRole
-from server.errors import ChangeRejected
-from server.sqltypes import utcnow
-from server.tables import (
+from socialcrm.plugins.models import CustomerChange, MemberRole
+from socialcrm.server.errors import ChangeRejected
+from socialcrm.server.sqltypes import utcnow
+from socialcrm.server.tables import (
     Customer,
     CustomerMerge,
     CustomerTag,
@@ -173,7 +173,7 @@ async def create_customer(
     """Create a customer by hand; at least one of name, handle, email or phone is needed.
 
     Without a display name, the handle, email or phone (in that order) stands in for it.
-    Tags are added separately (``server.tags.tag_customer``).
+    Tags are added separately (``socialcrm.server.tags.tag_customer``).
     """
     values: dict[str, str | None] = {}
     for name, value in (

@@ -25,10 +25,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from plugins.manager import PluginManager
-from server.accounts import AccountError, connect_account, webhook_url
-from server.sqltypes import utcnow
-from server.tables import (
+from socialcrm.plugins.manager import PluginManager
+from socialcrm.server.accounts import AccountError, connect_account, webhook_url
+from socialcrm.server.sqltypes import utcnow
+from socialcrm.server.tables import (
     ChannelAccount,
     Community,
     Customer,

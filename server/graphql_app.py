@@ -22,12 +22,12 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult
 
-from resolvers.context import Context, Reader
-from schema import build_schema
-from schema.errors import ErrorCode
-from schema.extensions import coded
-from server.auth import Viewer, bearer_token
-from server.services import Services
+from socialcrm.resolvers.context import Context, Reader
+from socialcrm.schema import build_schema
+from socialcrm.schema.errors import ErrorCode
+from socialcrm.schema.extensions import coded
+from socialcrm.server.auth import Viewer, bearer_token
+from socialcrm.server.services import Services
 
 WS_TOKEN_KEYS = ("Authorization", "authorization", "token")
 """Where a WebSocket's ``connection_init`` payload may carry the token."""

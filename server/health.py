@@ -12,8 +12,8 @@ from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from server.services import Services
-from server.tables import RawEvent
+from socialcrm.server.services import Services
+from socialcrm.server.tables import RawEvent
 
 
 async def healthz(request: Request) -> PlainTextResponse:

@@ -9,9 +9,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from plugins.models import IdentityRef, Profile
-from server.sqltypes import utcnow
-from server.tables import Customer, CustomerTag, Identity, Tag
+from socialcrm.plugins.models import IdentityRef, Profile
+from socialcrm.server.sqltypes import utcnow
+from socialcrm.server.tables import Customer, CustomerTag, Identity, Tag
 
 
 @dataclass(slots=True)

@@ -24,15 +24,15 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from plugins.channel import (
+from socialcrm.plugins.channel import (
     AccountContext,
     Channel,
     VerifiedPayload,
     WebhookRequest,
     WebhookResponse,
 )
-from plugins.manager import await_me_maybe
-from plugins.models import (
+from socialcrm.plugins.manager import await_me_maybe
+from socialcrm.plugins.models import (
     CustomerChange,
     Direction,
     InboundEvent,
@@ -41,19 +41,19 @@ from plugins.models import (
     Profile,
     StoredInteraction,
 )
-from server.accounts import account_context
-from server.identities import identity_known, resolve_customer
-from server.interactions import (
+from socialcrm.server.accounts import account_context
+from socialcrm.server.identities import identity_known, resolve_customer
+from socialcrm.server.interactions import (
     NewInteraction,
     add_interaction,
     announce,
     find_by_external_id,
     stored_view,
 )
-from server.relations import apply_community, apply_relations
-from server.services import Services
-from server.sqltypes import utcnow
-from server.tables import ChannelAccount, Interaction, RawEvent
+from socialcrm.server.relations import apply_community, apply_relations
+from socialcrm.server.services import Services
+from socialcrm.server.sqltypes import utcnow
+from socialcrm.server.tables import ChannelAccount, Interaction, RawEvent
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from plugins.manager import await_me_maybe
-from plugins.models import CustomerChange, IdentityRef, StoredInteraction
-from server.bus import interactions_topic
-from server.services import Services
-from server.sqltypes import utcnow
-from server.tables import Community, Customer, Interaction
+from socialcrm.plugins.manager import await_me_maybe
+from socialcrm.plugins.models import CustomerChange, IdentityRef, StoredInteraction
+from socialcrm.server.bus import interactions_topic
+from socialcrm.server.services import Services
+from socialcrm.server.sqltypes import utcnow
+from socialcrm.server.tables import Community, Customer, Interaction
 
 log = logging.getLogger(__name__)
 

@@ -9,14 +9,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from plugins.channel import Channel
-from plugins.models import Direction, IdentityRef, InteractionKind, OutboundMessage, SendResult
-from server.accounts import account_context
-from server.errors import ChangeRejected
-from server.interactions import NewInteraction, add_interaction, announce, stored_view
-from server.services import Services
-from server.sqltypes import utcnow
-from server.tables import ChannelAccount, Customer, Identity, Interaction
+from socialcrm.plugins.channel import Channel
+from socialcrm.plugins.models import (
+    Direction,
+    IdentityRef,
+    InteractionKind,
+    OutboundMessage,
+    SendResult,
+)
+from socialcrm.server.accounts import account_context
+from socialcrm.server.errors import ChangeRejected
+from socialcrm.server.interactions import NewInteraction, add_interaction, announce, stored_view
+from socialcrm.server.services import Services
+from socialcrm.server.sqltypes import utcnow
+from socialcrm.server.tables import ChannelAccount, Customer, Identity, Interaction
 
 log = logging.getLogger(__name__)
 

@@ -20,13 +20,13 @@ from sqlalchemy import Text, cast, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from plugins.channel import Channel, ChannelError
-from server.accounts import account_context
-from server.ingest import process_event
-from server.interactions import announce
-from server.services import Services
-from server.sqltypes import utcnow
-from server.tables import ChannelAccount, ChannelState
+from socialcrm.plugins.channel import Channel, ChannelError
+from socialcrm.server.accounts import account_context
+from socialcrm.server.ingest import process_event
+from socialcrm.server.interactions import announce
+from socialcrm.server.services import Services
+from socialcrm.server.sqltypes import utcnow
+from socialcrm.server.tables import ChannelAccount, ChannelState
 
 log = logging.getLogger(__name__)
 

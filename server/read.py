@@ -32,8 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import BindParameter, KeyedColumnElement
 
-from server import tables
-from server.sqltypes import UTCDateTime
+from socialcrm.server import tables
+from socialcrm.server.sqltypes import UTCDateTime
 
 customer = tables.Customer.__table__  # type: ignore[attr-defined]
 identity = tables.Identity.__table__  # type: ignore[attr-defined]
@@ -102,7 +102,7 @@ INTERACTION_COLUMNS = tuple(
     cast(column, Text).label("data") if column.name == "data" else column
     for column in INTERACTION_ROW_COLUMNS
 )
-"""The columns ``schema.interaction.Interaction.from_read_row`` takes, in its order."""
+"""The columns ``socialcrm.schema.interaction.Interaction.from_read_row`` takes, in its order."""
 COMMUNITY_COLUMNS = tuple(
     community.c[name]
     for name in (
@@ -164,7 +164,7 @@ class CommunityCriteria:
 
 def bound_value(value: Any, type_: Any) -> ColumnElement[Any]:
     """``value`` as a bound parameter of ``type_``; a ``bindparam`` stays as it is, so a
-    statement can be built once and run with other values (``resolvers.compiled``)."""
+    statement can be built once and run with other values (``socialcrm.resolvers.compiled``)."""
     if isinstance(value, BindParameter):
         return value
     return literal(value, type_)
@@ -611,7 +611,7 @@ def memberships_page(
     """One page of the memberships of a community or of a customer, oldest first.
 
     ``community_id`` and ``customer_id`` may be columns of an enclosing query (the compiled
-    reads of ``resolvers.compiled`` page each parent's memberships this way).
+    reads of ``socialcrm.resolvers.compiled`` page each parent's memberships this way).
     """
     conditions = _membership_conditions(workspace_id, community_id, customer_id, roles)
     if after is not None:

@@ -1,8 +1,8 @@
 """SQL expressions that write values the way the GraphQL layer writes them (PostgreSQL only).
 
-``resolvers.compiled`` answers some queries with one statement that builds the JSON response
-in PostgreSQL. These expressions make that JSON equal to what the resolvers produce: the same
-global ids and cursors, timestamps as Python's ``isoformat()``, enum values by their GraphQL
+``socialcrm.resolvers.compiled`` answers some queries with one statement that builds the JSON
+response in PostgreSQL. These expressions make that JSON equal to what the resolvers produce: the
+same global ids and cursors, timestamps as Python's ``isoformat()``, enum values by their GraphQL
 names. Constants are written into the SQL text, not bound, so a statement's text depends
 only on the query's shape and PostgreSQL can reuse its prepared form.
 """
@@ -98,13 +98,13 @@ def base64_text(text: Any, *, urlsafe: bool) -> ColumnElement[str]:
 
 
 def global_id(type_name: str, pk: Any) -> ColumnElement[str]:
-    """``schema.node.to_global_id(type_name, pk)``."""
+    """``socialcrm.schema.node.to_global_id(type_name, pk)``."""
     return base64_text(sql_string(f"{type_name}:").op("||")(cast(pk, Text)), urlsafe=False)
 
 
 def cursor(kind: str, *values: Any, separator: str) -> ColumnElement[str]:
-    """``resolvers.pagination.encode_cursor(kind, *values)`` of text ``values``, whose parts
-    are joined by ``separator``."""
+    """``socialcrm.resolvers.pagination.encode_cursor(kind, *values)`` of text ``values``, whose
+    parts are joined by ``separator``."""
     text: Any = sql_string(kind)
     for value in values:
         text = text.op("||")(sql_string(separator)).op("||")(cast(value, Text))
@@ -113,7 +113,7 @@ def cursor(kind: str, *values: Any, separator: str) -> ColumnElement[str]:
 
 def enum_name(column: Any, enum_type: type[enum.Enum], default: enum.Enum) -> ColumnElement[str]:
     """The GraphQL name of the member whose value is stored in ``column``; ``default``'s
-    for values the enum does not know (as ``schema.enums.enum_of``)."""
+    for values the enum does not know (as ``socialcrm.schema.enums.enum_of``)."""
     return case(
         *(
             (column == sql_string(str(member.value)), sql_string(member.name))

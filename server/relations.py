@@ -8,10 +8,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from plugins.models import InboundEvent, Relation
-from server.identities import resolve_customer
-from server.sqltypes import utcnow
-from server.tables import ChannelAccount, Community, Membership, ReferralCode, Relationship
+from socialcrm.plugins.models import InboundEvent, Relation
+from socialcrm.server.identities import resolve_customer
+from socialcrm.server.sqltypes import utcnow
+from socialcrm.server.tables import (
+    ChannelAccount,
+    Community,
+    Membership,
+    ReferralCode,
+    Relationship,
+)
 
 
 async def apply_relations(

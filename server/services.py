@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from plugins.manager import PluginManager
-from server.auth import Authenticator
-from server.bus.base import EventBus
-from server.settings import Settings
+from socialcrm.plugins.manager import PluginManager
+from socialcrm.server.auth import Authenticator
+from socialcrm.server.bus.base import EventBus
+from socialcrm.server.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -33,8 +33,8 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     graphiql: bool = True
     compiled_reads: bool = True
-    """Answer the queries ``resolvers.compiled`` knows with one SQL statement that builds the
-    JSON in PostgreSQL; every other query (and every query on SQLite) runs the resolvers."""
+    """Answer the queries ``socialcrm.resolvers.compiled`` knows with one SQL statement that builds
+    the JSON in PostgreSQL; every other query (and every query on SQLite) runs the resolvers."""
 
 
 @lru_cache(maxsize=1)

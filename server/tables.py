@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from server.sqltypes import BigIntId, JsonDoc, UTCDateTime, utcnow
+from socialcrm.server.sqltypes import BigIntId, JsonDoc, UTCDateTime, utcnow
 
 # Constraint names that are the same on every database, so migrations stay portable.
 SQLModel.metadata.naming_convention = {

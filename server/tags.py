@@ -10,9 +10,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from server.customers import get_customer
-from server.errors import ChangeRejected
-from server.tables import CustomerTag, Tag
+from socialcrm.server.customers import get_customer
+from socialcrm.server.errors import ChangeRejected
+from socialcrm.server.tables import CustomerTag, Tag
 
 MAX_TAG_LENGTH = 100
 """The longest tag name (the column's limit)."""

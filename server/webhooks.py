@@ -8,10 +8,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from plugins.channel import ChannelError, WebhookRequest, WebhookResponse
-from server.accounts import account_context, find_account
-from server.ingest import receive_webhook
-from server.services import Services
+from socialcrm.plugins.channel import ChannelError, WebhookRequest, WebhookResponse
+from socialcrm.server.accounts import account_context, find_account
+from socialcrm.server.ingest import receive_webhook
+from socialcrm.server.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -23,13 +23,13 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from plugins.manager import PluginManager
-from server.app import create_app
-from server.auth import create_token
-from server.db import create_engine, session_factory
-from server.migrations import upgrade_database
-from server.settings import Settings
-from server.tables import Workspace
+from socialcrm.plugins.manager import PluginManager
+from socialcrm.server.app import create_app
+from socialcrm.server.auth import create_token
+from socialcrm.server.db import create_engine, session_factory
+from socialcrm.server.migrations import upgrade_database
+from socialcrm.server.settings import Settings
+from socialcrm.server.tables import Workspace
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 

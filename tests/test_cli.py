@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import signal
-import socket
 import sqlite3
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from helpers.scrm_process import scrm_serve
 from typer.testing import CliRunner, Result
 
-from server.cli import app
+from socialcrm.server.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -162,12 +157,12 @@ def test_plugins_lists_the_builtin_channels(scrm: Scrm) -> None:
     assert result.exit_code == 0, result.output
     listing = json.loads(result.stdout)
     builtin = {p["name"]: p for p in listing["plugins"] if p["builtin"]}
-    assert "plugins.wechat.plugin" in builtin
-    assert "scrm_channels" in builtin["plugins.wechat.plugin"]["hooks"]
+    assert "socialcrm.plugins.wechat.plugin" in builtin
+    assert "scrm_channels" in builtin["socialcrm.plugins.wechat.plugin"]["hooks"]
     assert all(p["version"] for p in builtin.values())
     channels = {c["name"]: c for c in listing["channels"]}
     assert {"wechat", "weibo", "email"} <= set(channels)
-    assert channels["wechat"]["plugin"] == "plugins.wechat.plugin"
+    assert channels["wechat"]["plugin"] == "socialcrm.plugins.wechat.plugin"
 
     table = scrm("plugins")
     assert table.exit_code == 0
@@ -230,7 +225,7 @@ def test_channels_connect_prints_the_webhook_url_and_no_secrets(
 
 
 def test_export_schema_writes_the_sdl(scrm: Scrm, tmp_path: Path) -> None:
-    from schema import export_sdl
+    from socialcrm.schema import export_sdl
 
     target = tmp_path / "schema.graphql"
     result = scrm("export-schema", "--output", str(target))
@@ -278,7 +273,7 @@ def test_serve_runs_the_app_factory_and_warns_without_a_broker(
     result = scrm("serve", "--host", "0.0.0.0", "--port", "9001", "--workers", "3")
     assert result.exit_code == 0, result.output
     [(target, options)] = calls
-    assert target == "server.app:create_app" and options["factory"] is True
+    assert target == "socialcrm.server.app:create_app" and options["factory"] is True
     assert (options["host"], options["port"], options["workers"]) == ("0.0.0.0", 9001, 3)
     assert "SCRM_BROKER_URL" in result.stderr
     assert "http://127.0.0.1:9001/graphql" in result.stdout
@@ -290,64 +285,15 @@ def test_serve_runs_the_app_factory_and_warns_without_a_broker(
     assert calls[0][1]["workers"] == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_serve_answers_graphql_with_the_printed_token(migrated: Scrm, env: dict[str, str]) -> None:
     assert migrated("demo").exit_code == 0
-    port = _free_port()
     scrm_bin = Path(sys.executable).with_name("scrm")
-    command = [str(scrm_bin)] if scrm_bin.exists() else [sys.executable, "-m", "server.cli"]
-    process = subprocess.Popen(
-        [*command, "serve", "--port", str(port), "--admin-token-for", "demo"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    command = (
+        [str(scrm_bin)] if scrm_bin.exists() else [sys.executable, "-m", "socialcrm.server.cli"]
     )
-    lines: list[str] = []
-    try:
-        assert process.stdout is not None
-        token = None
-        deadline = time.monotonic() + 30
-        # The banner comes before uvicorn starts: read until the token line.
-        while token is None and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            match = re.search(r"\b(scrm_[A-Za-z0-9_-]{20,})\b", line)
-            if match:
-                token = match.group(1)
-        assert token, "".join(lines)
-        assert any(f"http://127.0.0.1:{port}/graphql" in line for line in lines), lines
-
-        base = f"http://127.0.0.1:{port}"
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "the server exited early"
-            time.sleep(0.2)
-        response = httpx.post(
-            f"{base}/graphql",
-            json={"query": "{ viewer { workspace { slug } } }"},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
+    with scrm_serve(command, cwd=ROOT, env=env) as server:
+        assert any(f"{server.base_url}/graphql" in line for line in server.banner), server.banner
+        response = server.graphql("{ viewer { workspace { slug } } }")
         assert response.status_code == 200, response.text
         assert response.json()["data"]["viewer"]["workspace"]["slug"] == "demo"
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()

@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from plugins.manager import PluginManager
-from server.auth import create_token
-from server.db import create_engine, session_factory
-from server.demo import DEMO_SLUG, DemoResult, load_demo
-from server.migrations import upgrade_database
-from server.tables import (
+from socialcrm.plugins.manager import PluginManager
+from socialcrm.server.auth import create_token
+from socialcrm.server.db import create_engine, session_factory
+from socialcrm.server.demo import DEMO_SLUG, DemoResult, load_demo
+from socialcrm.server.migrations import upgrade_database
+from socialcrm.server.tables import (
     ChannelAccount,
     Community,
     Customer,

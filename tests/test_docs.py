@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from graphql import build_schema as parse_sdl
 
-from plugins import spec
-from plugins.manager import PluginManager
-from plugins.testing import check_delivery, check_refusal, make_account, webhook_request
-from server.settings import Settings
+from socialcrm.plugins import spec
+from socialcrm.plugins.manager import PluginManager
+from socialcrm.plugins.testing import check_delivery, check_refusal, make_account, webhook_request
+from socialcrm.server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -107,7 +107,7 @@ async def test_the_complete_example_plugin_conforms(parrot: Any) -> None:
 
 
 def test_the_api_guide_names_every_root_field() -> None:
-    from schema import export_sdl
+    from socialcrm.schema import export_sdl
 
     text = (DOCS / "api.md").read_text("utf-8")
     schema = parse_sdl(export_sdl())
@@ -120,7 +120,7 @@ def test_the_api_guide_names_every_root_field() -> None:
 
 
 def test_the_api_guide_lists_every_user_error_code() -> None:
-    from schema import export_sdl
+    from socialcrm.schema import export_sdl
 
     text = (DOCS / "api.md").read_text("utf-8")
     codes = parse_sdl(export_sdl()).type_map["UserErrorCode"]

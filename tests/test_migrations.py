@@ -23,9 +23,9 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, make_url
 from sqlmodel import SQLModel
 
-import server.tables  # noqa: F401 - registers the tables on SQLModel.metadata
-from server.db import create_engine
-from server.migrations import alembic_config, upgrade_database
+import socialcrm.server.tables  # noqa: F401 - registers the tables on SQLModel.metadata
+from socialcrm.server.db import create_engine
+from socialcrm.server.migrations import alembic_config, upgrade_database
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 

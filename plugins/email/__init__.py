@@ -1,5 +1,5 @@
 """The built-in email channel (raw-MIME webhook in, SMTP out)."""
 
-from plugins.email.channel import EmailChannel
+from socialcrm.plugins.email.channel import EmailChannel
 
 __all__ = ["EmailChannel"]

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from plugins import (
+from socialcrm.plugins import (
     AccountContext,
     Channel,
     ChannelConfigError,
@@ -20,9 +20,9 @@ from plugins import (
     VerifiedPayload,
     WebhookRequest,
 )
-from plugins.email.mime import CHANNEL, parse_message
-from plugins.email.outbound import UnsafeMessage, build_message, deliver
-from plugins.email.webhook import (
+from socialcrm.plugins.email.mime import CHANNEL, parse_message
+from socialcrm.plugins.email.outbound import UnsafeMessage, build_message, deliver
+from socialcrm.plugins.email.webhook import (
     credential,
     form_fields,
     mailgun_signature,

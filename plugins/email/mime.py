@@ -20,7 +20,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
 
-from plugins import Attachment, IdentityRef, InboundEvent, InteractionKind, Profile
+from socialcrm.plugins import Attachment, IdentityRef, InboundEvent, InteractionKind, Profile
 
 CHANNEL = "email"
 MISSING_SENDER = "unknown@sender.invalid"

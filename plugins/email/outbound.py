@@ -10,8 +10,8 @@ from typing import Any
 
 import aiosmtplib
 
-from plugins import IdentityRef, OutboundMessage, SendResult
-from plugins.email.mime import html_to_text, message_ids
+from socialcrm.plugins import IdentityRef, OutboundMessage, SendResult
+from socialcrm.plugins.email.mime import html_to_text, message_ids
 
 _ADDRESS = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[^@\s<>\"(),;:\\\[\]]+\.[^@\s<>\"(),;:\\\[\]]+$")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from plugins import Channel, hookimpl
-from plugins.email.channel import EmailChannel
+from socialcrm.plugins import Channel, hookimpl
+from socialcrm.plugins.email.channel import EmailChannel
 
 
 @hookimpl

@@ -8,7 +8,7 @@ from email import policy
 from email.parser import BytesParser
 from urllib.parse import parse_qsl
 
-from plugins import InvalidPayload, WebhookRequest
+from socialcrm.plugins import InvalidPayload, WebhookRequest
 
 MIME_FIELDS = ("body-mime", "email")
 """Form fields that carry the raw message: Mailgun's ``body-mime``, SendGrid's ``email``."""

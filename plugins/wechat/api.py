@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from plugins import ChannelState
+from socialcrm.plugins import ChannelState
 
 TOKEN_STATE_KEY = "access_token"
 TOKEN_MARGIN = timedelta(minutes=5)

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from plugins import (
+from socialcrm.plugins import (
     AccountContext,
     Channel,
     ChannelConfigError,
@@ -23,13 +23,13 @@ from plugins import (
     WebhookRequest,
     WebhookResponse,
 )
-from plugins.wechat import config
-from plugins.wechat.api import PlatformClient, PlatformError, wechat_token_endpoint
-from plugins.wechat.crypto import MessageCrypto, check_signature
-from plugins.wechat.custom import UnsupportedMessage, custom_message
-from plugins.wechat.events import message_events
-from plugins.wechat.replies import UnsupportedReply, build_reply, encrypt_reply
-from plugins.wechat.xml import parse_xml
+from socialcrm.plugins.wechat import config
+from socialcrm.plugins.wechat.api import PlatformClient, PlatformError, wechat_token_endpoint
+from socialcrm.plugins.wechat.crypto import MessageCrypto, check_signature
+from socialcrm.plugins.wechat.custom import UnsupportedMessage, custom_message
+from socialcrm.plugins.wechat.events import message_events
+from socialcrm.plugins.wechat.replies import UnsupportedReply, build_reply, encrypt_reply
+from socialcrm.plugins.wechat.xml import parse_xml
 
 log = logging.getLogger(__name__)
 

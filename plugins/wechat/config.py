@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from plugins import ChannelConfigError, VerificationFailed
-from plugins.wechat.crypto import InvalidAESKey, decode_aes_key
+from socialcrm.plugins import ChannelConfigError, VerificationFailed
+from socialcrm.plugins.wechat.crypto import InvalidAESKey, decode_aes_key
 
 DEFAULT_REPLAY_WINDOW = 600
 """Seconds a signed request's ``timestamp`` may differ from our clock (both ways).

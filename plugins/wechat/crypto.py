@@ -24,7 +24,7 @@ import struct
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from plugins import InvalidPayload, VerificationFailed
+from socialcrm.plugins import InvalidPayload, VerificationFailed
 
 BLOCK_SIZE = 32
 """The PKCS#7 block of the scheme: 32 bytes, not AES's 16 (the official samples' choice)."""

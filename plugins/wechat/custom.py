@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugins import OutboundMessage
+from socialcrm.plugins import OutboundMessage
 
 MAX_NEWS_ARTICLES = 8
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from plugins import (
+from socialcrm.plugins import (
     Attachment,
     IdentityRef,
     InboundEvent,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from plugins import Channel, hookimpl
-from plugins.wechat.channel import WeChatChannel
-from plugins.wechat.wecom import WeComChannel
+from socialcrm.plugins import Channel, hookimpl
+from socialcrm.plugins.wechat.channel import WeChatChannel
+from socialcrm.plugins.wechat.wecom import WeComChannel
 
 # One instance each, so that every call of the hook hands out the same channel objects.
 _CHANNELS: tuple[Channel, ...] = (WeChatChannel(), WeComChannel())

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugins import OutboundMessage
-from plugins.wechat.crypto import MessageCrypto
-from plugins.wechat.xml import build_xml
+from socialcrm.plugins import OutboundMessage
+from socialcrm.plugins.wechat.crypto import MessageCrypto
+from socialcrm.plugins.wechat.xml import build_xml
 
 MAX_ARTICLES = 8
 """WeChat shows at most 8 articles in a news reply."""

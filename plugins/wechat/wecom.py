@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Any, ClassVar
 
-from plugins import (
+from socialcrm.plugins import (
     AccountContext,
     Channel,
     IdentityRef,
@@ -21,12 +21,12 @@ from plugins import (
     WebhookRequest,
     WebhookResponse,
 )
-from plugins.wechat import config
-from plugins.wechat.api import PlatformClient, PlatformError, wecom_token_endpoint
-from plugins.wechat.channel import UNIONID_NAMESPACE
-from plugins.wechat.crypto import MessageCrypto
-from plugins.wechat.wecom_events import CHANNEL, wecom_events
-from plugins.wechat.xml import parse_xml
+from socialcrm.plugins.wechat import config
+from socialcrm.plugins.wechat.api import PlatformClient, PlatformError, wecom_token_endpoint
+from socialcrm.plugins.wechat.channel import UNIONID_NAMESPACE
+from socialcrm.plugins.wechat.crypto import MessageCrypto
+from socialcrm.plugins.wechat.wecom_events import CHANNEL, wecom_events
+from socialcrm.plugins.wechat.xml import parse_xml
 
 log = logging.getLogger(__name__)
 

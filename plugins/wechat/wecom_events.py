@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugins import (
+from socialcrm.plugins import (
     CommunityRef,
     IdentityRef,
     InboundEvent,
@@ -33,8 +33,8 @@ from plugins import (
     Relation,
     RelationKind,
 )
-from plugins.wechat.events import create_time, message_events, required, text
-from plugins.wechat.xml import as_list
+from socialcrm.plugins.wechat.events import create_time, message_events, required, text
+from socialcrm.plugins.wechat.xml import as_list
 
 CHANNEL = "wecom"
 """Namespace of external contacts (customers): their ``external_userid``."""

@@ -15,7 +15,7 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from plugins import InvalidPayload
+from socialcrm.plugins import InvalidPayload
 
 # Characters XML 1.0 cannot carry at all; an operator's reply text may contain them.
 _INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -1,5 +1,5 @@
 """The built-in Weibo channel (fans-service push, private messages, mentions, comments)."""
 
-from plugins.weibo.channel import WeiboChannel
+from socialcrm.plugins.weibo.channel import WeiboChannel
 
 __all__ = ["WeiboChannel"]

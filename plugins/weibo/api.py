@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from plugins import ChannelError, InvalidPayload
-from plugins.weibo.push import load_json
+from socialcrm.plugins import ChannelError, InvalidPayload
+from socialcrm.plugins.weibo.push import load_json
 
 DEFAULT_API_BASE_URL = "https://api.weibo.com/2/"
 DEFAULT_MESSAGE_API_BASE_URL = "https://m.api.weibo.com/2/"

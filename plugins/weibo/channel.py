@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from plugins import (
+from socialcrm.plugins import (
     AccountContext,
     Channel,
     ChannelConfigError,
@@ -26,13 +26,13 @@ from plugins import (
     WebhookRequest,
     WebhookResponse,
 )
-from plugins.weibo.api import (
+from socialcrm.plugins.weibo.api import (
     DEFAULT_API_BASE_URL,
     DEFAULT_MESSAGE_API_BASE_URL,
     WeiboApi,
     WeiboApiError,
 )
-from plugins.weibo.push import (
+from socialcrm.plugins.weibo.push import (
     CHANNEL,
     MAX_TEXT_CHARS,
     check_signature,
@@ -45,7 +45,7 @@ from plugins.weibo.push import (
     timestamp_seconds,
     uid,
 )
-from plugins.weibo.timeline import comment_event, profile_of, status_event
+from socialcrm.plugins.weibo.timeline import comment_event, profile_of, status_event
 
 logger = logging.getLogger(__name__)
 

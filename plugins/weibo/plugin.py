@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from plugins import Channel, hookimpl
-from plugins.weibo.channel import WeiboChannel
+from socialcrm.plugins import Channel, hookimpl
+from socialcrm.plugins.weibo.channel import WeiboChannel
 
 
 @hookimpl

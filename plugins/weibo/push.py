@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from plugins import (
+from socialcrm.plugins import (
     Attachment,
     IdentityRef,
     InboundEvent,

@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from plugins import (
+from socialcrm.plugins import (
     IdentityRef,
     InboundEvent,
     InteractionKind,
@@ -17,7 +17,7 @@ from plugins import (
     Relation,
     RelationKind,
 )
-from plugins.weibo.push import CHANNEL, jsonable, parse_time, uid
+from socialcrm.plugins.weibo.push import CHANNEL, jsonable, parse_time, uid
 
 SCREEN_NAME_NAMESPACE = "weibo.screen_name"
 """Identity namespace of Weibo screen names.

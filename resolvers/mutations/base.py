@@ -10,13 +10,13 @@ from typing import Any
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from plugins.models import CustomerChange
-from schema.errors import UserError, UserErrorCode
-from schema.node import from_global_id
-from server.auth import Viewer
-from server.errors import ChangeRejected
-from server.interactions import notify_customer_changed
-from server.services import Services
+from socialcrm.plugins.models import CustomerChange
+from socialcrm.schema.errors import UserError, UserErrorCode
+from socialcrm.schema.node import from_global_id
+from socialcrm.server.auth import Viewer
+from socialcrm.server.errors import ChangeRejected
+from socialcrm.server.interactions import notify_customer_changed
+from socialcrm.server.services import Services
 
 MAX_DATA_BYTES = 64_000
 """The largest JSON document a mutation stores in a ``data`` field."""

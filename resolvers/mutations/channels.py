@@ -7,12 +7,12 @@ from typing import cast
 import strawberry
 from strawberry.scalars import JSON
 
-from resolvers.mutations.base import require_scope, services_of, transaction, user_error
-from schema.channel import ChannelAccount
-from schema.mutation_types import ConnectChannelInput, ConnectChannelPayload
-from schema.node import to_global_id
-from server.accounts import AccountError, connect_account, public_settings
-from server.errors import ChangeRejected
+from socialcrm.resolvers.mutations.base import require_scope, services_of, transaction, user_error
+from socialcrm.schema.channel import ChannelAccount
+from socialcrm.schema.mutation_types import ConnectChannelInput, ConnectChannelPayload
+from socialcrm.schema.node import to_global_id
+from socialcrm.server.accounts import AccountError, connect_account, public_settings
+from socialcrm.server.errors import ChangeRejected
 
 
 async def connect_channel(

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers.mutations.base import (
+from socialcrm.resolvers.mutations.base import (
     decode_id,
     require_scope,
     services_of,
     transaction,
     user_error,
 )
-from schema.community import Community
-from schema.customer import Customer
-from schema.enums import MemberRole
-from schema.mutation_types import (
+from socialcrm.schema.community import Community
+from socialcrm.schema.customer import Customer
+from socialcrm.schema.enums import MemberRole
+from socialcrm.schema.mutation_types import (
     CommunityMemberPayload,
     CreateCommunityInput,
     CreateCommunityPayload,
 )
-from server import communities, customers
-from server.errors import ChangeRejected
+from socialcrm.server import communities, customers
+from socialcrm.server.errors import ChangeRejected
 
 
 async def create_community(

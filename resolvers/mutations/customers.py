@@ -6,8 +6,8 @@ from typing import Any, cast
 
 import strawberry
 
-from plugins.models import CustomerChange
-from resolvers.mutations.base import (
+from socialcrm.plugins.models import CustomerChange
+from socialcrm.resolvers.mutations.base import (
     announce_changes,
     decode_id,
     require_scope,
@@ -15,8 +15,8 @@ from resolvers.mutations.base import (
     transaction,
     user_error,
 )
-from schema.customer import Customer
-from schema.mutation_types import (
+from socialcrm.schema.customer import Customer
+from socialcrm.schema.mutation_types import (
     CreateCustomerInput,
     CreateCustomerPayload,
     MergeCustomersPayload,
@@ -24,10 +24,10 @@ from schema.mutation_types import (
     UpdateCustomerInput,
     UpdateCustomerPayload,
 )
-from schema.node import to_global_id
-from server import customers, tags
-from server.customers import customer_change
-from server.errors import ChangeRejected
+from socialcrm.schema.node import to_global_id
+from socialcrm.server import customers, tags
+from socialcrm.server.customers import customer_change
+from socialcrm.server.errors import ChangeRejected
 
 
 async def create_customer(

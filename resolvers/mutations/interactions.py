@@ -6,7 +6,7 @@ from datetime import UTC, timedelta
 
 import strawberry
 
-from resolvers.mutations.base import (
+from socialcrm.resolvers.mutations.base import (
     check_json_object,
     decode_id,
     require_scope,
@@ -14,12 +14,12 @@ from resolvers.mutations.base import (
     transaction,
     user_error,
 )
-from schema.interaction import Interaction
-from schema.mutation_types import RecordInteractionInput, RecordInteractionPayload
-from server import communities, customers
-from server.errors import ChangeRejected
-from server.interactions import record_manual_interaction
-from server.sqltypes import utcnow
+from socialcrm.schema.interaction import Interaction
+from socialcrm.schema.mutation_types import RecordInteractionInput, RecordInteractionPayload
+from socialcrm.server import communities, customers
+from socialcrm.server.errors import ChangeRejected
+from socialcrm.server.interactions import record_manual_interaction
+from socialcrm.server.sqltypes import utcnow
 
 MAX_CONTENT_LENGTH = 20_000
 """The longest text an operator may record."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from plugins.models import OutboundMessage
-from resolvers.mutations.base import (
+from socialcrm.plugins.models import OutboundMessage
+from socialcrm.resolvers.mutations.base import (
     check_json_object,
     decode_id,
     require_scope,
@@ -13,12 +13,12 @@ from resolvers.mutations.base import (
     transaction,
     user_error,
 )
-from schema.errors import UserError, UserErrorCode
-from schema.interaction import Interaction
-from schema.mutation_types import SendMessageInput, SendMessagePayload
-from server import customers
-from server.errors import ChangeRejected
-from server.outbound import SendRefused, send_message
+from socialcrm.schema.errors import UserError, UserErrorCode
+from socialcrm.schema.interaction import Interaction
+from socialcrm.schema.mutation_types import SendMessageInput, SendMessagePayload
+from socialcrm.server import customers
+from socialcrm.server.errors import ChangeRejected
+from socialcrm.server.outbound import SendRefused, send_message
 
 MAX_TEXT_LENGTH = 20_000
 """The longest text accepted here; channels enforce their own, lower limits."""
@@ -60,7 +60,7 @@ def _message(data: SendMessageInput) -> OutboundMessage:
 
 
 async def send(info: strawberry.Info, data: SendMessageInput) -> SendMessagePayload:
-    """Send through ``server.outbound``; a platform's refusal is a CHANNEL_ERROR userError
+    """Send through ``socialcrm.server.outbound``; a platform's refusal is a CHANNEL_ERROR userError
     next to the stored (failed) outbound interaction."""
     viewer = require_scope(info, "write")
     services = services_of(info)

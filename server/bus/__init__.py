@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from server.bus.base import (
+from socialcrm.server.bus.base import (
     MAX_PAYLOAD_BYTES,
     BusError,
     EventBus,
     PayloadTooLarge,
     interactions_topic,
 )
-from server.bus.memory import MemoryBus
-from server.settings import Settings
+from socialcrm.server.bus.memory import MemoryBus
+from socialcrm.server.settings import Settings
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -33,7 +33,7 @@ def create_bus(settings: Settings) -> EventBus:
     scheme = url.partition("://")[0].lower()
     if scheme in _POSTGRES_SCHEMES:
         # Imported here so the in-memory default does not load the PostgreSQL driver.
-        from server.bus.postgres import PostgresBus
+        from socialcrm.server.bus.postgres import PostgresBus
 
         return PostgresBus(url, queue_size=settings.subscriber_queue_size)
     raise ValueError(

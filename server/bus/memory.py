@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from server.bus.base import encode_envelope
-from server.bus.queue import SubscriberQueue
+from socialcrm.server.bus.base import encode_envelope
+from socialcrm.server.bus.queue import SubscriberQueue
 
 
 class MemoryBus:

@@ -29,8 +29,8 @@ from typing import Any
 
 import asyncpg
 
-from server.bus.base import encode_envelope
-from server.bus.memory import MemoryBus
+from socialcrm.server.bus.base import encode_envelope
+from socialcrm.server.bus.memory import MemoryBus
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ import tracemalloc
 
 import pytest
 
-from server.bus import MAX_PAYLOAD_BYTES, MemoryBus, PayloadTooLarge, create_bus
-from server.bus.queue import SubscriberQueue
-from server.settings import Settings
+from socialcrm.server.bus import MAX_PAYLOAD_BYTES, MemoryBus, PayloadTooLarge, create_bus
+from socialcrm.server.bus.queue import SubscriberQueue
+from socialcrm.server.settings import Settings
 
 
 async def test_delivers_to_every_subscriber_of_the_topic_only() -> None:
@@ -69,7 +69,7 @@ async def test_slow_subscriber_loses_the_oldest_and_says_so(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     bus = MemoryBus(queue_size=10)
-    with caplog.at_level(logging.WARNING, logger="server.bus.queue"):
+    with caplog.at_level(logging.WARNING, logger="socialcrm.server.bus.queue"):
         async with bus.subscribe("t") as slow, bus.subscribe("t") as fast:
             for n in range(25):
                 await bus.publish("t", {"n": n})
@@ -84,7 +84,7 @@ async def test_slow_subscriber_loses_the_oldest_and_says_so(
 async def test_slow_subscriber_memory_stays_bounded(caplog: pytest.LogCaptureFixture) -> None:
     """A subscriber that never reads costs at most its queue, however much is published."""
     # The captured warnings would be the only thing that grows: keep them out of the figure.
-    caplog.set_level(logging.ERROR, logger="server.bus.queue")
+    caplog.set_level(logging.ERROR, logger="socialcrm.server.bus.queue")
     bus = MemoryBus(queue_size=100)
 
     async def publish(count: int) -> None:

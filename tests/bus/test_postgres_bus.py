@@ -10,9 +10,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from server.bus import MAX_PAYLOAD_BYTES, PayloadTooLarge, create_bus
-from server.bus.postgres import PUBLISH_APPLICATION_NAME, PostgresBus, asyncpg_dsn
-from server.settings import Settings
+from socialcrm.server.bus import MAX_PAYLOAD_BYTES, PayloadTooLarge, create_bus
+from socialcrm.server.bus.postgres import PUBLISH_APPLICATION_NAME, PostgresBus, asyncpg_dsn
+from socialcrm.server.settings import Settings
 
 BusFactory = Callable[[], Awaitable[PostgresBus]]
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from plugins import Channel, InboundEvent, InteractionKind
-from plugins.manager import PluginManager
-from plugins.testing import (
+from socialcrm.plugins import Channel, InboundEvent, InteractionKind
+from socialcrm.plugins.manager import PluginManager
+from socialcrm.plugins.testing import (
     ConformanceError,
     check_delivery,
     check_event,
@@ -107,7 +107,7 @@ async def test_weibo_push_conforms(channels: dict[str, Channel]) -> None:
 def test_kit_catches_broken_events() -> None:
     from datetime import datetime
 
-    from plugins import IdentityRef
+    from socialcrm.plugins import IdentityRef
 
     naive = InboundEvent("x", IdentityRef("c", "u"), datetime(2026, 1, 1))
     with pytest.raises(ConformanceError, match="timezone-aware"):
@@ -118,7 +118,7 @@ async def test_kit_catches_an_impure_parser() -> None:
     from datetime import UTC, datetime
     from itertools import count
 
-    from plugins import IdentityRef, VerifiedPayload
+    from socialcrm.plugins import IdentityRef, VerifiedPayload
 
     counter = count()
 

@@ -9,7 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from email_fakes import RecordingHandler
 
-from plugins.email import EmailChannel
+from socialcrm.plugins.email import EmailChannel
 
 
 def _free_port() -> int:

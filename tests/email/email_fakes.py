@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from plugins import AccountContext, WebhookRequest
-from plugins.email import EmailChannel
-from plugins.email.webhook import mailgun_signature
-from plugins.testing import MemoryChannelState
+from socialcrm.plugins import AccountContext, WebhookRequest
+from socialcrm.plugins.email import EmailChannel
+from socialcrm.plugins.email.webhook import mailgun_signature
+from socialcrm.plugins.testing import MemoryChannelState
 
 SIGNING_KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
 

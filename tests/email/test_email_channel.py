@@ -17,17 +17,17 @@ from email_fakes import (
     webhook_request,
 )
 
-from plugins import (
+from socialcrm.plugins import (
     ChannelConfigError,
     IdentityRef,
     InvalidPayload,
     OutboundMessage,
     VerificationFailed,
 )
-from plugins.email import EmailChannel
-from plugins.email.mime import parse_message
-from plugins.manager import PluginManager
-from plugins.testing import check_delivery, check_refusal
+from socialcrm.plugins.email import EmailChannel
+from socialcrm.plugins.email.mime import parse_message
+from socialcrm.plugins.manager import PluginManager
+from socialcrm.plugins.testing import check_delivery, check_refusal
 
 MESSAGE = (
     "From: 王五 <wangwu@example.cn>\r\n"
@@ -42,7 +42,7 @@ CUSTOMER = IdentityRef("email", "wangwu@example.cn", "王五")
 
 
 def test_plugin_registers_the_channel() -> None:
-    manager = PluginManager(load_entrypoints=False, builtins=("plugins.email.plugin",))
+    manager = PluginManager(load_entrypoints=False, builtins=("socialcrm.plugins.email.plugin",))
     assert isinstance(manager.channel("email"), EmailChannel)
 
 

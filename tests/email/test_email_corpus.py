@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from email_fakes import make_account
 
-from plugins import VerifiedPayload
-from plugins.email import EmailChannel
-from plugins.testing import check_event
+from socialcrm.plugins import VerifiedPayload
+from socialcrm.plugins.email import EmailChannel
+from socialcrm.plugins.testing import check_event
 
 CORPUS = Path(__file__).parent / "corpus"
 MESSAGES = sorted(CORPUS.rglob("*.eml"))

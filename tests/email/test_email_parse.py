@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from plugins import InteractionKind
-from plugins.email.mime import (
+from socialcrm.plugins import InteractionKind
+from socialcrm.plugins.email.mime import (
     MISSING_SENDER,
     decode_words,
     html_to_text,

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from schema.node import to_global_id
-from server import tables
+from socialcrm.schema.node import to_global_id
+from socialcrm.server import tables
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from graphql_seed import Seed, gid
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from server.app import create_app
-from server.settings import Settings
+from socialcrm.server.app import create_app
+from socialcrm.server.settings import Settings
 
 CUSTOMERS = "{ customers { totalCount edges { node { id displayName } } } }"
 

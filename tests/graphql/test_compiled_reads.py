@@ -1,6 +1,6 @@
 """Compiled reads answer exactly what the resolvers answer.
 
-``resolvers.compiled`` turns some queries into one SQL statement that writes the JSON
+``socialcrm.resolvers.compiled`` turns some queries into one SQL statement that writes the JSON
 response in PostgreSQL. Two apps run on one database here, one with ``compiled_reads`` and
 one without; every query goes to both and the answers must be equal, while the compiled
 app's request counter shows it really answered compiled (or, for what it does not support
@@ -25,12 +25,12 @@ from asgi_lifespan import LifespanManager
 from helpers.compiled_seed import CompiledSeed, at, seed_compiled
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from plugins.manager import PluginManager
-from resolvers.pagination import encode_cursor
-from schema.node import to_global_id
-from server import read
-from server.app import create_app
-from server.settings import Settings
+from socialcrm.plugins.manager import PluginManager
+from socialcrm.resolvers.pagination import encode_cursor
+from socialcrm.schema.node import to_global_id
+from socialcrm.server import read
+from socialcrm.server.app import create_app
+from socialcrm.server.settings import Settings
 
 MAX_PAGES = 20
 """A page walk longer than this is a cursor that does not advance."""

@@ -46,7 +46,7 @@ async def people(workspace: Any, seed: Seed) -> dict[str, Any]:
 async def _tag_named(seed: Seed, workspace: Any, name: str) -> Any:
     from sqlalchemy import select
 
-    from server.tables import Tag
+    from socialcrm.server.tables import Tag
 
     async with seed.sessions() as session:
         return (

@@ -1,6 +1,6 @@
 """The number of SQL statements of a page does not grow with the page size.
 
-Run both ways: compiled into one statement (``resolvers.compiled``), and by the resolvers
+Run both ways: compiled into one statement (``socialcrm.resolvers.compiled``), and by the resolvers
 with their DataLoaders (``SCRM_COMPILED_READS=false``).
 """
 
@@ -15,8 +15,8 @@ import pytest
 from graphql_seed import T0
 from sqlalchemy import event, insert
 
-from server import tables
-from server.settings import Settings
+from socialcrm.server import tables
+from socialcrm.server.settings import Settings
 
 QUERY = """query($n: Int) { customers(first: $n) { edges { node { identities { channel } tags
   scores { influence } interactions(first: 5) { edges { node { content } } } } } } }"""

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from server.settings import Settings
+from socialcrm.server.settings import Settings
 
 
 def _codes(result: dict[str, Any]) -> list[str]:
@@ -159,13 +159,13 @@ async def test_unexpected_errors_are_masked_and_logged(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from resolvers import queries
+    from socialcrm.resolvers import queries
 
     async def broken(info: Any) -> Any:
         raise RuntimeError("connection string postgres://secret@db leaked")
 
     monkeypatch.setattr(queries, "viewer", broken)
-    with caplog.at_level(logging.ERROR, logger="server.graphql"):
+    with caplog.at_level(logging.ERROR, logger="socialcrm.server.graphql"):
         result = await graphql("{ viewer { scopes } }", token=admin_token)
     assert _codes(result) == ["INTERNAL_SERVER_ERROR"]
     body = json.dumps(result)

@@ -178,7 +178,7 @@ async def test_customer_communities(graphql: Any, admin_token: str, world: Any) 
 async def test_channels_hide_secrets(
     graphql: Any, admin_token: str, workspace: Any, seed: Seed
 ) -> None:
-    from server.tables import ChannelAccount
+    from socialcrm.server.tables import ChannelAccount
 
     await seed.add(
         ChannelAccount(

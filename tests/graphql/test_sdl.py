@@ -11,9 +11,9 @@ from graphql import (
     GraphQLObjectType,
 )
 
-from plugins import models
-from schema import enums, export_sdl
-from schema import schema as api_schema
+from socialcrm.plugins import models
+from socialcrm.schema import enums, export_sdl
+from socialcrm.schema import schema as api_schema
 
 SDL_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 BUILTIN = {"Query", "Mutation", "Subscription", "String", "Int", "Float", "Boolean", "ID"}
@@ -21,9 +21,8 @@ BUILTIN = {"Query", "Mutation", "Subscription", "String", "Int", "Float", "Boole
 
 def test_checked_in_sdl_matches_the_schema() -> None:
     assert SDL_FILE.read_text(encoding="utf-8") == export_sdl(), (
-        "schema.graphql is out of date: regenerate it with `scrm export-schema` "
-        "(or `python -c \"import schema; open('schema.graphql', 'w').write(schema.export_sdl())\"`)"
-        " and review the diff"
+        "schema.graphql is out of date: regenerate it with `make schema` "
+        "(`scrm export-schema --output schema.graphql`) and review the diff"
     )
 
 

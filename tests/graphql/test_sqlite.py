@@ -12,11 +12,11 @@ import pytest
 from asgi_lifespan import LifespanManager
 from graphql_seed import T0, Seed, gid
 
-from server.app import create_app
-from server.auth import create_token
-from server.migrations import upgrade_database
-from server.settings import Settings
-from server.tables import Workspace
+from socialcrm.server.app import create_app
+from socialcrm.server.auth import create_token
+from socialcrm.server.migrations import upgrade_database
+from socialcrm.server.settings import Settings
+from socialcrm.server.tables import Workspace
 
 
 @pytest.fixture

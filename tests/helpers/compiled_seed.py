@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server import tables
-from server.auth import create_token
+from socialcrm.server import tables
+from socialcrm.server.auth import create_token
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ import pytest
 from helpers.acme import SECRET
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.tables import ChannelAccount, Workspace
+from socialcrm.server.tables import ChannelAccount, Workspace
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from helpers.acme import deliver, message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from plugins import OutboundMessage
-from server.outbound import SendRefused, send_message
-from server.tables import ChannelAccount, Identity, Interaction
+from socialcrm.plugins import OutboundMessage
+from socialcrm.server.outbound import SendRefused, send_message
+from socialcrm.server.tables import ChannelAccount, Identity, Interaction
 
 
 async def customer_of(sessions: async_sessionmaker[AsyncSession], external_id: str) -> int:

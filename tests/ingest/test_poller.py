@@ -8,8 +8,8 @@ from typing import Any
 from helpers.acme import message
 from sqlalchemy import func, select
 
-from server.poller import CURSOR_KEY, claim_lease, poll_due_accounts
-from server.tables import ChannelState, Interaction
+from socialcrm.server.poller import CURSOR_KEY, claim_lease, poll_due_accounts
+from socialcrm.server.tables import ChannelState, Interaction
 
 
 async def test_poll_stores_new_posts_once_and_saves_the_cursor(
@@ -36,13 +36,13 @@ async def test_poll_stores_new_posts_once_and_saves_the_cursor(
 
 
 async def test_only_one_process_holds_the_poll_lease(account: Any, services: Any) -> None:
-    import server.poller
+    import socialcrm.server.poller
 
     assert await claim_lease(services, account.id, 60)
     assert await claim_lease(services, account.id, 60)  # renewing our own lease
-    original = server.poller.HOLDER
-    server.poller.HOLDER = f"other-{uuid.uuid4().hex}"
+    original = socialcrm.server.poller.HOLDER
+    socialcrm.server.poller.HOLDER = f"other-{uuid.uuid4().hex}"
     try:
         assert not await claim_lease(services, account.id, 60)
     finally:
-        server.poller.HOLDER = original
+        socialcrm.server.poller.HOLDER = original

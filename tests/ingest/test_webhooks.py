@@ -15,14 +15,14 @@ from helpers.acme import SECRET, deliver, message
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from plugins import OutboundMessage, hookimpl
-from server.app import create_app
-from server.bus import interactions_topic
-from server.ingest import recover_pending
-from server.migrations import upgrade_database
-from server.settings import Settings
-from server.sqltypes import utcnow
-from server.tables import (
+from socialcrm.plugins import OutboundMessage, hookimpl
+from socialcrm.server.app import create_app
+from socialcrm.server.bus import interactions_topic
+from socialcrm.server.ingest import recover_pending
+from socialcrm.server.migrations import upgrade_database
+from socialcrm.server.settings import Settings
+from socialcrm.server.sqltypes import utcnow
+from socialcrm.server.tables import (
     ChannelAccount,
     Community,
     Customer,

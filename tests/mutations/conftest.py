@@ -10,9 +10,9 @@ from mutation_helpers import Observer, QuillChannel, QuillPlugin
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from plugins.manager import PluginManager
-from server import tables
-from server.tables import Workspace
+from socialcrm.plugins.manager import PluginManager
+from socialcrm.server import tables
+from socialcrm.server.tables import Workspace
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from plugins import (
+from socialcrm.plugins import (
     AccountContext,
     Channel,
     ChannelConfigError,

@@ -9,8 +9,8 @@ from typing import Any
 from mutation_helpers import QuillChannel, create
 from sqlalchemy import select
 
-from schema.node import pk_of
-from server.tables import ChannelAccount, Identity, Interaction, Workspace
+from socialcrm.schema.node import pk_of
+from socialcrm.server.tables import ChannelAccount, Identity, Interaction, Workspace
 
 CONNECT = """
 mutation Connect($input: ConnectChannelInput!) {

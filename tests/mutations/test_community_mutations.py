@@ -6,7 +6,7 @@ from typing import Any
 
 from mutation_helpers import create
 
-from server.tables import Workspace
+from socialcrm.server.tables import Workspace
 
 CREATE_COMMUNITY = """
 mutation Create($input: CreateCommunityInput!) {

@@ -6,7 +6,7 @@ from typing import Any
 
 from mutation_helpers import CREATE, CUSTOMER_FIELDS, Observer, create
 
-from server.tables import Workspace
+from socialcrm.server.tables import Workspace
 
 UPDATE = f"""
 mutation Update($id: ID!, $input: UpdateCustomerInput!) {{

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.communities import add_member, create_community, remove_member
-from server.customers import create_customer, update_customer
-from server.errors import ChangeRejected
-from server.tables import Customer, Membership, Tag, Workspace
-from server.tags import clean_tag_names, customer_tags, tag_customer, untag_customer
+from socialcrm.server.communities import add_member, create_community, remove_member
+from socialcrm.server.customers import create_customer, update_customer
+from socialcrm.server.errors import ChangeRejected
+from socialcrm.server.tables import Customer, Membership, Tag, Workspace
+from socialcrm.server.tags import clean_tag_names, customer_tags, tag_customer, untag_customer
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from typing import Any
 
 from mutation_helpers import Observer, create
 
-from server.bus import interactions_topic
-from server.tables import Workspace
+from socialcrm.server.bus import interactions_topic
+from socialcrm.server.tables import Workspace
 
 RECORD = """
 mutation Record($input: RecordInteractionInput!) {

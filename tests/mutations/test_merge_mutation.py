@@ -7,8 +7,8 @@ from typing import Any
 from mutation_helpers import Observer, create
 from sqlalchemy import select
 
-from schema.node import pk_of
-from server.tables import CustomerMerge, Identity, Workspace
+from socialcrm.schema.node import pk_of
+from socialcrm.server.tables import CustomerMerge, Identity, Workspace
 
 MERGE = """
 mutation Merge($survivor: ID!, $merged: ID!) {

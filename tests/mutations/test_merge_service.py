@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.communities import add_member, create_community
-from server.customers import create_customer, merge_customers
-from server.errors import ChangeRejected
-from server.tables import (
+from socialcrm.server.communities import add_member, create_community
+from socialcrm.server.customers import create_customer, merge_customers
+from socialcrm.server.errors import ChangeRejected
+from socialcrm.server.tables import (
     Customer,
     CustomerMerge,
     Identity,
@@ -23,7 +23,7 @@ from server.tables import (
     Score,
     Workspace,
 )
-from server.tags import customer_tags, tag_customer
+from socialcrm.server.tags import customer_tags, tag_customer
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from mutation_helpers import create
 
-from server.tables import Workspace
+from socialcrm.server.tables import Workspace
 
 ERRORS = "userErrors { field code }"
 

@@ -10,7 +10,7 @@ from graphql import (
     get_named_type,
 )
 
-from schema import schema
+from socialcrm.schema import schema
 
 
 def _reachable_from_mutation() -> dict[str, GraphQLNamedType]:

@@ -13,7 +13,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from plugins import (
+from socialcrm.plugins import (
     AccountContext,
     Channel,
     ChannelConfigError,

@@ -17,9 +17,9 @@ import pytest
 from helpers.serve import listening_socket, serve
 from ws_clients import REPO, LiveServer, ServerProcess, ServerProcessFactory
 
-from plugins.manager import PluginManager
-from server.app import create_app
-from server.settings import Settings
+from socialcrm.plugins.manager import PluginManager
+from socialcrm.server.app import create_app
+from socialcrm.server.settings import Settings
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ async def live_server(
 async def server_processes(
     tmp_path: Path, partner_site: Path
 ) -> AsyncIterator[ServerProcessFactory]:
-    """Start ``server.app:create_app`` in uvicorn subprocesses with the given environment.
+    """Start ``socialcrm.server.app:create_app`` in uvicorn subprocesses with the given environment.
 
     Each gets a pre-bound listening socket (``--fd``), so no free-port race; the partner's
     channel is installed for them through ``PYTHONPATH``.
@@ -62,7 +62,7 @@ async def server_processes(
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "server.app:create_app",
+                "socialcrm.server.app:create_app",
                 "--factory",
                 "--fd",
                 str(sock.fileno()),

@@ -20,8 +20,8 @@ from helpers.acme import SECRET, deliver, message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ws_clients import LEGACY_WS, TRANSPORT_WS, ServerProcess, ServerProcessFactory, Subscriber
 
-from server.bus.postgres import LISTEN_APPLICATION_NAME, asyncpg_dsn
-from server.tables import ChannelAccount, Workspace
+from socialcrm.server.bus.postgres import LISTEN_APPLICATION_NAME, asyncpg_dsn
+from socialcrm.server.tables import ChannelAccount, Workspace
 
 SUBSCRIBERS = 300
 EVENTS = 5

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.exceptions import ConnectionClosed
 from ws_clients import LEGACY_WS, TRANSPORT_WS, LiveServer, ProtocolError, Subscriber
 
-from schema.node import to_global_id
-from server.bus import interactions_topic
-from server.tables import Community, Customer, Workspace
+from socialcrm.schema.node import to_global_id
+from socialcrm.server.bus import interactions_topic
+from socialcrm.server.tables import Community, Customer, Workspace
 
 RECORD = """
 mutation Record($input: RecordInteractionInput!) {

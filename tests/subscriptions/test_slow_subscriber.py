@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ws_clients import LiveServer, Subscriber
 
-from schema.node import from_global_id
-from server.bus import interactions_topic
-from server.interactions import record_manual_interaction
-from server.settings import Settings
-from server.tables import Customer, Workspace
+from socialcrm.schema.node import from_global_id
+from socialcrm.server.bus import interactions_topic
+from socialcrm.server.interactions import record_manual_interaction
+from socialcrm.server.settings import Settings
+from socialcrm.server.tables import Customer, Workspace
 
 QUEUE_SIZE = 50
 FLOOD = 3000
@@ -59,7 +59,7 @@ async def test_a_stalled_client_loses_its_oldest_events_and_nothing_else(
     def envelope(row: Any) -> dict[str, Any]:
         return {"id": row.id, "channel": "manual", "customer_id": customer.id, "kind": "note"}
 
-    caplog.set_level(logging.WARNING, logger="server.bus.queue")
+    caplog.set_level(logging.WARNING, logger="socialcrm.server.bus.queue")
     # The stalled client buffers one frame, then stops reading its socket.
     async with Subscriber(live_server.ws_url, token=admin_token, max_queue=1) as stalled:
         await live_server.wait_subscribers(topic, 1)

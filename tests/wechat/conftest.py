@@ -20,9 +20,9 @@ from wechat.wechat_fakes import (
     make_account,
 )
 
-from plugins import AccountContext
-from plugins.wechat.channel import WeChatChannel
-from plugins.wechat.wecom import WeComChannel
+from socialcrm.plugins import AccountContext
+from socialcrm.plugins.wechat.channel import WeChatChannel
+from socialcrm.plugins.wechat.wecom import WeComChannel
 
 
 @pytest.fixture(scope="session")

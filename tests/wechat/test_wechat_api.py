@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from wechat.wechat_fakes import OPENID, FakeWeChat
 
-from plugins import AccountContext, IdentityRef, OutboundMessage
-from plugins.testing import MemoryChannelState
-from plugins.wechat.api import TOKEN_STATE_KEY
-from plugins.wechat.channel import WeChatChannel
+from socialcrm.plugins import AccountContext, IdentityRef, OutboundMessage
+from socialcrm.plugins.testing import MemoryChannelState
+from socialcrm.plugins.wechat.api import TOKEN_STATE_KEY
+from socialcrm.plugins.wechat.channel import WeChatChannel
 
 USER = IdentityRef(channel="wechat", external_id=OPENID)
 

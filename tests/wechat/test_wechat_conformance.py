@@ -22,10 +22,10 @@ from wechat.wechat_fakes import (
     xml_message,
 )
 
-from plugins import AccountContext
-from plugins.testing import check_delivery, check_refusal, make_account, webhook_request
-from plugins.wechat.channel import WeChatChannel
-from plugins.wechat.wecom import WeComChannel
+from socialcrm.plugins import AccountContext
+from socialcrm.plugins.testing import check_delivery, check_refusal, make_account, webhook_request
+from socialcrm.plugins.wechat.channel import WeChatChannel
+from socialcrm.plugins.wechat.wecom import WeComChannel
 
 REF = ReferenceCrypto(TOKEN, AES_KEY, APP_ID)
 WECOM_REF = ReferenceCrypto(WECOM_TOKEN, WECOM_AES_KEY, CORP_ID)

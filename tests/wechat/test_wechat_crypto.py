@@ -7,8 +7,8 @@ import base64
 import pytest
 from wechat.wechat_fakes import VECTORS, WECOM_AES_KEY, WECOM_TOKEN, ReferenceCrypto
 
-from plugins import InvalidPayload, VerificationFailed
-from plugins.wechat.crypto import (
+from socialcrm.plugins import InvalidPayload, VerificationFailed
+from socialcrm.plugins.wechat.crypto import (
     BadPadding,
     InvalidAESKey,
     InvalidCiphertext,

@@ -25,10 +25,10 @@ from wechat.wechat_fakes import (
     xml_message,
 )
 
-from plugins import OutboundMessage, hookimpl
-from plugins.wechat.xml import parse_xml
-from schema.node import to_global_id
-from server.tables import (
+from socialcrm.plugins import OutboundMessage, hookimpl
+from socialcrm.plugins.wechat.xml import parse_xml
+from socialcrm.schema.node import to_global_id
+from socialcrm.server.tables import (
     ChannelAccount,
     Identity,
     Interaction,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from wechat.wechat_fakes import OPENID, ORIGINAL_ID, xml_message
 
-from plugins import (
+from socialcrm.plugins import (
     Attachment,
     IdentityRef,
     InboundEvent,
@@ -17,8 +17,8 @@ from plugins import (
     Relation,
     RelationKind,
 )
-from plugins.wechat.events import message_events
-from plugins.wechat.xml import build_xml, cdata, parse_xml
+from socialcrm.plugins.wechat.events import message_events
+from socialcrm.plugins.wechat.xml import build_xml, cdata, parse_xml
 
 CREATED = 1409735668
 WHEN = datetime.fromtimestamp(CREATED, tz=UTC)

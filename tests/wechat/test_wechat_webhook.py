@@ -24,7 +24,7 @@ from wechat.wechat_fakes import (
     xml_message,
 )
 
-from plugins import (
+from socialcrm.plugins import (
     AccountContext,
     ChannelConfigError,
     InteractionKind,
@@ -35,8 +35,8 @@ from plugins import (
     VerificationFailed,
     VerifiedPayload,
 )
-from plugins.wechat.channel import WeChatChannel
-from plugins.wechat.xml import parse_xml
+from socialcrm.plugins.wechat.channel import WeChatChannel
+from socialcrm.plugins.wechat.xml import parse_xml
 
 SAFE = VECTORS["safe_mode"]
 FROZEN = 1409304348.0  # the vectors' timestamp

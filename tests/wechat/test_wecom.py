@@ -17,7 +17,7 @@ from wechat.wechat_fakes import (
     xml_message,
 )
 
-from plugins import (
+from socialcrm.plugins import (
     AccountContext,
     ChannelConfigError,
     CommunityRef,
@@ -33,8 +33,8 @@ from plugins import (
     VerifiedPayload,
     WebhookRequest,
 )
-from plugins.manager import PluginManager
-from plugins.wechat.wecom import WeComChannel
+from socialcrm.plugins.manager import PluginManager
+from socialcrm.plugins.wechat.wecom import WeComChannel
 
 # The official sample (sbzhu/weworkapi_python, callback/Sample.py).
 SAMPLE_ECHO = {

@@ -25,7 +25,14 @@ from wechat.wechat_fakes import (
     xml_message,
 )
 
-from server.tables import ChannelAccount, Community, Identity, Interaction, Membership, RawEvent
+from socialcrm.server.tables import (
+    ChannelAccount,
+    Community,
+    Identity,
+    Interaction,
+    Membership,
+    RawEvent,
+)
 
 CONNECT = """
 mutation($input: ConnectChannelInput!) {

@@ -1,7 +1,7 @@
 """Test helpers for the WeChat and WeCom channels.
 
 * ``ReferenceCrypto``: an encryptor written from the protocol text (wechat.md) with the
-  ``cryptography`` primitives, sharing no code with ``plugins.wechat.crypto``, to
+  ``cryptography`` primitives, sharing no code with ``socialcrm.plugins.wechat.crypto``, to
   cross-check it.
 * ``FakeWeChat``: a fake of api.weixin.qq.com and qyapi.weixin.qq.com (token, user info,
   tags, custom send, external contact, welcome message) with their documented error codes.
@@ -27,8 +27,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from plugins import AccountContext, Channel, WebhookRequest
-from plugins.testing import MemoryChannelState
+from socialcrm.plugins import AccountContext, Channel, WebhookRequest
+from socialcrm.plugins.testing import MemoryChannelState
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parent / "vectors.json").read_text(encoding="utf-8")

@@ -8,8 +8,8 @@ import pytest
 from helpers.serve import serve
 from weibo_fakes import BRAND_UID, TOKEN, FakeWeibo, build_app, make_account
 
-from plugins import AccountContext
-from plugins.weibo import WeiboChannel
+from socialcrm.plugins import AccountContext
+from socialcrm.plugins.weibo import WeiboChannel
 
 
 @pytest.fixture(scope="session")

@@ -7,16 +7,16 @@ from typing import Any
 import pytest
 from weibo_fakes import BRAND_UID, FakeWeibo, make_account
 
-from plugins import (
+from socialcrm.plugins import (
     AccountContext,
     IdentityRef,
     InteractionKind,
     OutboundMessage,
     RelationKind,
 )
-from plugins.weibo import WeiboChannel
-from plugins.weibo.api import WeiboApiError
-from plugins.weibo.timeline import SCREEN_NAME_NAMESPACE
+from socialcrm.plugins.weibo import WeiboChannel
+from socialcrm.plugins.weibo.api import WeiboApiError
+from socialcrm.plugins.weibo.timeline import SCREEN_NAME_NAMESPACE
 
 FAN = IdentityRef("weibo", "2489518277")
 

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 import pytest
 from weibo_fakes import BRAND_UID, make_account
 
-from plugins import (
+from socialcrm.plugins import (
     ChannelConfigError,
     InteractionKind,
     InvalidPayload,
@@ -20,10 +20,10 @@ from plugins import (
     VerifiedPayload,
     WebhookRequest,
 )
-from plugins.manager import PluginManager
-from plugins.testing import check_delivery, check_refusal
-from plugins.weibo import WeiboChannel
-from plugins.weibo.push import push_signature
+from socialcrm.plugins.manager import PluginManager
+from socialcrm.plugins.testing import check_delivery, check_refusal
+from socialcrm.plugins.weibo import WeiboChannel
+from socialcrm.plugins.weibo.push import push_signature
 
 SECRET = "xyz123xyz"
 
@@ -79,7 +79,7 @@ def test_documented_signature_vector() -> None:
 
 
 def test_plugin_registers_the_channel() -> None:
-    manager = PluginManager(load_entrypoints=False, builtins=("plugins.weibo.plugin",))
+    manager = PluginManager(load_entrypoints=False, builtins=("socialcrm.plugins.weibo.plugin",))
     assert isinstance(manager.channel("weibo"), WeiboChannel)
 
 

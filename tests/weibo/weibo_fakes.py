@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from plugins import AccountContext
-from plugins.testing import MemoryChannelState
-from plugins.weibo import WeiboChannel
+from socialcrm.plugins import AccountContext
+from socialcrm.plugins.testing import MemoryChannelState
+from socialcrm.plugins.weibo import WeiboChannel
 
 TOKEN = "test-token"
 BRAND_UID = "1902538057"
