@@ -35,6 +35,7 @@ from socialcrm.plugins.models import (
     RelationKind,
     SendResult,
     StoredInteraction,
+    TextAnalysis,
 )
 from socialcrm.plugins.spec import hookimpl, hookspec
 
@@ -62,6 +63,7 @@ __all__ = [
     "RelationKind",
     "SendResult",
     "StoredInteraction",
+    "TextAnalysis",
     "VerificationFailed",
     "VerifiedPayload",
     "WebhookRequest",

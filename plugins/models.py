@@ -48,6 +48,8 @@ class InteractionKind(enum.StrEnum):
     """A store visit or meeting, recorded by hand."""
     NOTE = "note"
     """A note an operator wrote about the customer."""
+    PURCHASE = "purchase"
+    """A purchase; its ``data`` carries ``amount`` (> 0) and ``currency`` (ISO 4217)."""
     OTHER = "other"
     """Anything else: a kind this channel (or its platform version) does not know yet."""
 
@@ -260,3 +262,19 @@ class CustomerChange:
     change: str
     """created, updated, merged, tagged, untagged, followed, unfollowed."""
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TextAnalysis:
+    """What the ``scrm_analyze_text`` hook says about a text.
+
+    ``language`` is a BCP 47 primary tag (``zh``, ``en``, ``ja`` …) or ``und`` when nothing
+    can be told; ``sentiment`` runs from -1 (negative) through 0 (neutral) to 1 (positive);
+    ``is_complaint`` says the customer complains (about a product, a delivery, the service),
+    which is more than being negative; ``keywords`` are the text's salient words, best first.
+    """
+
+    language: str
+    sentiment: float
+    is_complaint: bool = False
+    keywords: tuple[str, ...] = ()

@@ -8,8 +8,8 @@ server loads it at start-up::
     line = "scrm_line.plugin"
 
 Hooks are called synchronously by pluggy. Observer hooks may return an awaitable (define
-them ``async def``): the server awaits it. No hook is ``firstresult``, so an async
-implementation never hides another plugin's answer.
+them ``async def``): the server awaits it. Only ``scrm_analyze_text`` is ``firstresult``:
+the first plugin that answers wins, and the built-in analyzer answers last.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         InboundEvent,
         OutboundMessage,
         StoredInteraction,
+        TextAnalysis,
     )
 
 PROJECT_NAME = "scrm"
@@ -67,3 +68,19 @@ def scrm_interaction_stored(interaction: StoredInteraction) -> Awaitable[None] |
 @hookspec
 def scrm_customer_changed(change: CustomerChange) -> Awaitable[None] | None:
     """Observe a customer that was created, updated, merged, tagged or (un)followed."""
+
+
+@hookspec(firstresult=True)
+def scrm_analyze_text(
+    text: str, channel: str, language_hint: str | None
+) -> TextAnalysis | Awaitable[TextAnalysis | None] | None:
+    """Analyze the text of an interaction: language, sentiment, complaint, keywords.
+
+    Called for every stored interaction that has text, on the ingest path, and by ``scrm
+    analyze``. The first plugin that returns a ``TextAnalysis`` wins; return None to leave
+    the text to the next plugin. socialcrm's built-in analyzer runs last (``trylast``), so
+    a partner's better model replaces it just by being installed. ``language_hint`` is the
+    customer's known language, if any. Runs on the ingest path: keep it fast (the built-in
+    analyzer takes well under a millisecond for a short text), or return an awaitable.
+    Never raise for odd input (empty, binary, emoji only): answer a neutral analysis.
+    """

@@ -21,7 +21,12 @@ class LifecycleStage(enum.Enum):
         "formation", description="Repeat contact: trust is being built."
     )
     STABILITY = strawberry.enum_value("stability", description="Loyal.")
-    DECLINE = strawberry.enum_value("decline", description="Drifting away.")
+    DECLINE = strawberry.enum_value(
+        "decline", description="Drifting away: engagement falls against their own past."
+    )
+    LOST = strawberry.enum_value(
+        "lost", description="Unfollowed everywhere, or silent past the workspace's horizon."
+    )
 
 
 @strawberry.enum(description="What happened: a message, a comment, a follow, a call …")
@@ -60,6 +65,10 @@ class InteractionKind(enum.Enum):
         "visit", description="A store visit or meeting, recorded by hand."
     )
     NOTE = strawberry.enum_value("note", description="A note an operator wrote.")
+    PURCHASE = strawberry.enum_value(
+        "purchase",
+        description="A purchase; its data carries `amount` (> 0) and `currency` (ISO 4217).",
+    )
     OTHER = strawberry.enum_value("other", description="Anything else.")
 
 

@@ -6,10 +6,10 @@ when the two drift apart.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Date, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from socialcrm.server.sqltypes import BigIntId, JsonDoc, UTCDateTime, utcnow
@@ -119,7 +119,10 @@ class Customer(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=32)
     location: str | None = Field(default=None, max_length=200)
     lifecycle_stage: str = Field(default="exploration", max_length=16)
-    """exploration, formation, stability or decline."""
+    """exploration, formation, stability, decline or lost."""
+    stage_set_by: str | None = Field(default=None, max_length=200)
+    """Who set the stage by hand; while set, the inferred stage does not replace it."""
+    stage_changed_at: datetime | None = _ts(nullable=True)
     attributes: dict[str, Any] = _json()
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
@@ -233,6 +236,14 @@ class Interaction(SQLModel, table=True):
     thread_id: str | None = Field(default=None, max_length=255)
     in_reply_to_id: int | None = _fk("interaction.id", nullable=True, index=False)
     sentiment: float | None = Field(default=None)
+    """-1 to 1, from the text analysis (None: no text, or not analyzed)."""
+    language: str | None = Field(default=None, max_length=16)
+    """The text's language (``zh``, ``en`` … ``und``), from the text analysis."""
+    is_complaint: bool | None = Field(default=None)
+    keywords: list[str] = _json(list)
+    amount: float | None = Field(default=None)
+    """A purchase's amount, in ``currency``."""
+    currency: str | None = Field(default=None, max_length=3)
     delivery_status: str | None = Field(default=None, max_length=32)
     """For outbound messages: sent, delivered, failed."""
     raw_event_id: int | None = _fk("raw_event.id", nullable=True, index=False)
@@ -259,7 +270,12 @@ class Relationship(SQLModel, table=True):
 
 
 class Score(SQLModel, table=True):
-    """A customer's current scores, one row per customer (each 0-100 unless noted)."""
+    """A customer's current scores, one row per customer (each 0-100 unless noted), and the
+    running measures they are computed from (docs/scoring.md).
+
+    The decayed sums hold their value as of ``measured_at``; the live path decays them to
+    the new interaction's time and adds it, the batch rescore recomputes them from history.
+    """
 
     customer_id: int = Field(foreign_key="customer.id", primary_key=True, sa_type=BigIntId)
     workspace_id: int = _fk("workspace.id")
@@ -272,6 +288,81 @@ class Score(SQLModel, table=True):
     churn_risk: float = Field(default=0.0)
     """0 to 1."""
     updated_at: datetime = _ts()
+    measured_at: datetime | None = _ts(nullable=True)
+    """The time the decayed sums below are valid at."""
+    activity_recent: float = Field(default=0.0)
+    """Weighted activity, decayed with the engagement half-life."""
+    activity_baseline: float = Field(default=0.0)
+    """Weighted activity, decayed with the (longer) baseline half-life: the customer's past."""
+    sentiment_sum: float = Field(default=0.0)
+    sentiment_weight: float = Field(default=0.0)
+    inbound_count: int = Field(default=0)
+    outbound_count: int = Field(default=0)
+    complaint_count: int = Field(default=0)
+    purchase_count: int = Field(default=0)
+    purchase_total: float = Field(default=0.0)
+    """In the workspace's currency."""
+    first_seen_at: datetime | None = _ts(nullable=True)
+    last_inbound_at: datetime | None = _ts(nullable=True)
+    first_purchase_at: datetime | None = _ts(nullable=True)
+    last_purchase_at: datetime | None = _ts(nullable=True)
+    last_complaint_at: datetime | None = _ts(nullable=True)
+    unfollowed: bool = Field(default=False)
+    """Every identity that followed the brand has unfollowed."""
+    centrality: float = Field(default=0.0)
+    """Personalized PageRank in the customer graph, times the number of customers."""
+    audience: int = Field(default=0)
+    """Followers a channel reports (the largest of the customer's identities)."""
+
+
+class ScoreHistory(SQLModel, table=True):
+    """A customer's scores at the end of each day on which they changed (docs/scoring.md
+    explains why a day's last values rather than a row per change)."""
+
+    __tablename__ = "score_history"
+    __table_args__ = (UniqueConstraint("customer_id", "day"),)
+
+    id: int | None = _id()
+    workspace_id: int = _fk("workspace.id", index=False)
+    customer_id: int = _fk("customer.id", index=False)
+    day: date = Field(sa_type=Date)
+    engagement: float
+    influence: float
+    sentiment: float
+    value: float
+    social_value: float
+    churn_risk: float
+    recorded_at: datetime = _ts()
+
+
+class StageChange(SQLModel, table=True):
+    """A lifecycle stage change of a customer, by the rules or by a person."""
+
+    __tablename__ = "stage_change"
+    __table_args__ = (Index("ix_stage_change_customer_id_changed_at", "customer_id", "changed_at"),)
+
+    id: int | None = _id()
+    workspace_id: int = _fk("workspace.id", index=False)
+    customer_id: int = _fk("customer.id", index=False)
+    from_stage: str | None = Field(default=None, max_length=16)
+    to_stage: str = Field(max_length=16)
+    source: str = Field(max_length=16)
+    """rule, manual or cleared (a person gave the stage back to the rules)."""
+    set_by: str | None = Field(default=None, max_length=200)
+    changed_at: datetime = _ts()
+
+
+class ScoringSettings(SQLModel, table=True):
+    """A workspace's scoring parameters (half-lives, weights, stage thresholds); the
+    defaults of ``socialcrm.server.scoring.settings`` fill what is not set."""
+
+    __tablename__ = "scoring_settings"
+
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, sa_type=BigIntId)
+    settings: dict[str, Any] = _json()
+    updated_at: datetime = _ts()
+    rescored_at: datetime | None = _ts(nullable=True)
+    """When the last batch rescore of the workspace committed."""
 
 
 class Tag(SQLModel, table=True):
