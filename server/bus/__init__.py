@@ -8,6 +8,7 @@ from socialcrm.server.bus.base import (
     EventBus,
     PayloadTooLarge,
     interactions_topic,
+    scores_topic,
 )
 from socialcrm.server.bus.memory import MemoryBus
 from socialcrm.server.settings import Settings
@@ -20,6 +21,7 @@ __all__ = [
     "PayloadTooLarge",
     "create_bus",
     "interactions_topic",
+    "scores_topic",
 ]
 
 _POSTGRES_SCHEMES = ("postgresql", "postgresql+asyncpg", "postgres")

@@ -63,6 +63,17 @@ def interactions_topic(workspace_id: int) -> str:
     return f"ws.{workspace_id}.interactions"
 
 
+def scores_topic(workspace_id: int) -> str:
+    """The topic on which a workspace's score and lifecycle stage changes are announced.
+
+    Envelope: ``customer_id``, ``scores`` (the six current values by snake_case name),
+    ``deltas`` (each score's move as a fraction of its range: engagement, influence, value
+    and social value span 0-100, sentiment -1..1, churn risk 0..1), ``stage`` and
+    ``previous_stage`` (equal when the stage did not move), and ``at`` (ISO 8601).
+    """
+    return f"ws.{workspace_id}.scores"
+
+
 def encode_envelope(envelope: dict[str, Any], *, what: str = "message") -> str:
     """``envelope`` as compact JSON, or ``PayloadTooLarge`` when it exceeds the cap.
 
