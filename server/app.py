@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from socialcrm.plugins.manager import PluginManager
 from socialcrm.server.auth import Authenticator
@@ -23,6 +25,9 @@ from socialcrm.server.poller import run_poller
 from socialcrm.server.services import Services
 from socialcrm.server.settings import Settings, get_settings
 from socialcrm.server.webhooks import webhook_endpoint
+
+STATIC_FOLDER = Path(__file__).resolve().parent / "static"
+"""Files served under ``/static/``: GraphiQL's scripts and styles (package data)."""
 
 
 def create_app(settings: Settings | None = None, plugins: PluginManager | None = None) -> Starlette:
@@ -67,6 +72,7 @@ def create_app(settings: Settings | None = None, plugins: PluginManager | None =
             Route("/webhooks/{channel}/{account}", webhook_endpoint, methods=["GET", "POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Mount("/static", StaticFiles(directory=STATIC_FOLDER), name="static"),
         ],
         lifespan=lifespan,
         middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],

@@ -10,11 +10,12 @@ is a GraphQL error with a code, like every other error.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -28,6 +29,9 @@ from socialcrm.schema.errors import ErrorCode
 from socialcrm.schema.extensions import coded
 from socialcrm.server.auth import Viewer, bearer_token
 from socialcrm.server.services import Services
+
+GRAPHIQL_PAGE = Path(__file__).resolve().parent / "graphiql.html"
+"""The GraphiQL page; its scripts are under ``/static/graphiql/`` (``server/static/``)."""
 
 WS_TOKEN_KEYS = ("Authorization", "authorization", "token")
 """Where a WebSocket's ``connection_init`` payload may carry the token."""
@@ -79,6 +83,11 @@ class GraphQLApp(GraphQL):
         finally:
             await context.db.close()
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL, from this server's own files: it works where public CDNs cannot be
+        reached (Strawberry's page loads React and GraphiQL from one)."""
+        return HTMLResponse(GRAPHIQL_PAGE.read_text(encoding="utf-8"))
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         """The response body; errors raised before any extension ran get their code here."""

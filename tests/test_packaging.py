@@ -92,6 +92,9 @@ def test_the_wheel_installs_nothing_but_socialcrm_at_the_top_level(installed: Pa
     assert "socialcrm/migrations/env.py" in files
     assert "socialcrm/migrations/script.py.mako" in files
     assert any(name.startswith("socialcrm/migrations/versions/") for name in files)
+    assert "socialcrm/server/graphiql.html" in files
+    assert "socialcrm/server/static/graphiql/graphiql.min.js" in files
+    assert "socialcrm/server/static/graphiql/licenses/graphiql.txt" in files
 
 
 @pytest.mark.slow
