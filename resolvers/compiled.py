@@ -54,15 +54,18 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from sqlalchemy import (
     BigInteger,
+    Date,
     Float,
     Integer,
     Select,
     Text,
     and_,
     bindparam,
+    case,
     cast,
     func,
     literal_column,
+    null,
     text,
 )
 from sqlalchemy import select as sql_select
@@ -73,10 +76,11 @@ from strawberry.types.arguments import convert_arguments
 
 from socialcrm.resolvers import communities as community_resolvers
 from socialcrm.resolvers import customers as customer_resolvers
+from socialcrm.resolvers import history as history_resolvers
 from socialcrm.resolvers import interactions as interaction_resolvers
 from socialcrm.resolvers.context import Context
 from socialcrm.resolvers.pagination import CURSOR_SEPARATOR, page_size
-from socialcrm.schema.customer import NO_SCORES
+from socialcrm.schema.customer import MAX_SCORE_HISTORY_POINTS, MAX_STAGE_CHANGES, NO_SCORES
 from socialcrm.schema.enums import (
     CustomerOrderField,
     Direction,
@@ -84,6 +88,7 @@ from socialcrm.schema.enums import (
     LifecycleStage,
     MemberRole,
     OrderDirection,
+    StageChangeSource,
 )
 from socialcrm.schema.errors import ApiError, BadUserInput
 from socialcrm.schema.node import pk_of
@@ -113,6 +118,8 @@ STATEMENT_CACHE_SIZE = 1024
 """Built statements remembered, by query text and the shape of its arguments."""
 WORKSPACE_PARAMETER = "workspace_id"
 """The bound parameter every statement filters the viewer's workspace by."""
+DAY_BOUNDS = ("since", "until")
+"""The arguments of `Customer.scoreHistory`, each bound as a day."""
 
 
 NOT_COMPILABLE = object()
@@ -208,6 +215,7 @@ _ARGUMENTED_FIELDS = frozenset(
         ("Query", "interactions"),
         ("Query", "community"),
         ("Customer", "interactions"),
+        ("Customer", "scoreHistory"),
         *_ID_CURSOR_KINDS,
     }
 )
@@ -465,6 +473,13 @@ class _Compiler:
                 if pk is None:
                     raise BadUserInput(f"`id` is not the id of a {type_name}")
                 page.values[f"{page.slot}_id"] = pk
+                return page
+            if place == ("Customer", "scoreHistory"):
+                days = {name: history_resolvers.utc_day(args.get(name)) for name in DAY_BOUNDS}
+                page.criteria = tuple(day is not None for day in days.values())
+                for name, day in days.items():
+                    if day is not None:
+                        page.values[f"{page.slot}_{name}"] = day
                 return page
             size = page_size(args.get("first"), self.max_page_size)
             after = args.get("after")
@@ -900,6 +915,12 @@ class _Compiler:
                 return self.interactions(part, here, parent=row)
             if part.name == "communities":
                 return self.customer_communities(part, here, parent=row)
+            if part.name == "scoreHistory":
+                return self.score_history(row, part, here)
+            if part.name == "stageHistory":
+                return self.stage_history(row, part)
+            if part.name == "referrals":
+                return self.referrals(row, part)
             return self.column(row, part)
 
         return self.object(selected.node.selection_set, self.type("Customer"), value_of)
@@ -930,6 +951,71 @@ class _Compiler:
             .correlate(row)
             .scalar_subquery()
         )
+
+    def score_history(self, row: Any, selected: Selected, path: Path) -> Any:
+        """`Customer.scoreHistory`: the newest points in the range, written oldest first."""
+        page_args = self.pages[path]
+        has_since, has_until = page_args.criteria
+        days = [
+            page_args.parameter(name, Date) if given else None
+            for name, given in zip(DAY_BOUNDS, (has_since, has_until), strict=True)
+        ]
+        points = (
+            read.score_history_page(
+                self.workspace_id, row.c.id, days[0], days[1], MAX_SCORE_HISTORY_POINTS
+            )
+            .correlate(row)
+            .subquery()
+        )
+        element = self.object(
+            selected.node.selection_set,
+            self.type("ScorePoint"),
+            lambda part: self.column(points, part),
+        )
+        return sql_select(json_list(element, [points.c.day])).scalar_subquery()
+
+    def stage_history(self, row: Any, selected: Selected) -> Any:
+        """`Customer.stageHistory`: the newest changes, newest first."""
+        changes = (
+            read.stage_changes_page(self.workspace_id, row.c.id, MAX_STAGE_CHANGES)
+            .correlate(row)
+            .subquery()
+        )
+
+        def value_of(part: Selected) -> Any:
+            if part.name == "from":
+                stage = changes.c.from_stage
+                named = enum_name(stage, LifecycleStage, LifecycleStage.EXPLORATION)
+                return case((stage.is_(None), null()), else_=named)
+            if part.name == "to":
+                return enum_name(changes.c.to_stage, LifecycleStage, LifecycleStage.EXPLORATION)
+            if part.name == "source":
+                return enum_name(changes.c.source, StageChangeSource, StageChangeSource.RULE)
+            return self.column(changes, part)
+
+        element = self.object(selected.node.selection_set, self.type("StageChange"), value_of)
+        order = [changes.c.changed_at.desc(), changes.c.id.desc()]
+        return sql_select(json_list(element, order)).scalar_subquery()
+
+    def referrals(self, row: Any, selected: Selected) -> Any:
+        """`Customer.referrals`: zeros for a customer who brought nobody."""
+        counts = read.referrals_of(self.workspace_id, row.c.id).correlate(row).subquery()
+        referrals_type = self.type("Referrals")
+        stored = (
+            sql_select(
+                self.object(
+                    selected.node.selection_set,
+                    referrals_type,
+                    lambda part: counts.c[_plain_field_name(part)],
+                )
+            )
+            .select_from(counts)
+            .scalar_subquery()
+        )
+        nobody = self.object(
+            selected.node.selection_set, referrals_type, lambda part: literal_column("0")
+        )
+        return func.coalesce(stored, nobody)
 
     def scores(self, row: Any, selected: Selected) -> Any:
         score = read.score

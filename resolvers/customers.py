@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from socialcrm.resolvers.context import Context
+from socialcrm.resolvers.interactions import range_of
 from socialcrm.resolvers.pagination import decode_cursor, encode_cursor, page_info, page_size
 from socialcrm.resolvers.prefetch import prefetch_customers
 from socialcrm.schema.customer import Customer, CustomerConnection, CustomerEdge
 from socialcrm.schema.enums import CustomerOrderField, OrderDirection
 from socialcrm.schema.errors import BadUserInput
 from socialcrm.server import read
-from socialcrm.server.read import CustomerCriteria, Range
+from socialcrm.server.read import CustomerCriteria
 
 if TYPE_CHECKING:
     from socialcrm.schema.customer import CustomerFilter, CustomerOrder
@@ -30,9 +31,9 @@ def criteria_of(filter: CustomerFilter | None) -> CustomerCriteria:
         return CustomerCriteria()
     ranges = []
     for name in read.SCORE_FIELDS:
-        bounds = getattr(filter, name)
-        if bounds is not None and (bounds.min is not None or bounds.max is not None):
-            ranges.append((name, Range(bounds.min, bounds.max)))
+        bounds = range_of(getattr(filter, name))
+        if bounds is not None:
+            ranges.append((name, bounds))
     search = filter.search.strip() if filter.search else None
     return CustomerCriteria(
         search=search or None,
@@ -41,6 +42,9 @@ def criteria_of(filter: CustomerFilter | None) -> CustomerCriteria:
         lifecycle_stages=tuple(str(stage.value) for stage in filter.lifecycle_stage or ()),
         score_ranges=tuple(ranges),
         active_since=filter.active_since,
+        languages=tuple(sorted(set(filter.language or ()))),
+        complained=filter.complained,
+        complained_since=filter.complained_since,
     )
 
 

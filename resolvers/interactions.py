@@ -15,9 +15,10 @@ from socialcrm.schema.interaction import Interaction, InteractionConnection, Int
 from socialcrm.schema.node import pk_of
 from socialcrm.schema.pagination import CountFn
 from socialcrm.server import read
-from socialcrm.server.read import InteractionCriteria
+from socialcrm.server.read import InteractionCriteria, Range
 
 if TYPE_CHECKING:
+    from socialcrm.schema.customer import FloatRange
     from socialcrm.schema.interaction import InteractionFilter
 
 CURSOR_KIND = "interaction"
@@ -51,7 +52,17 @@ def criteria_of(filter: InteractionFilter | None, *, nested: bool = False) -> In
         ),
         occurred_after=filter.occurred_after,
         occurred_before=filter.occurred_before,
+        languages=tuple(sorted(set(filter.language or ()))),
+        is_complaint=filter.is_complaint,
+        sentiment=range_of(filter.sentiment),
     )
+
+
+def range_of(bounds: FloatRange | None) -> Range | None:
+    """The storage range of a GraphQL range; None when neither end is given."""
+    if bounds is None or (bounds.min is None and bounds.max is None):
+        return None
+    return Range(bounds.min, bounds.max)
 
 
 def decode_after(after: str | None) -> tuple[datetime, int] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -18,7 +18,19 @@ from strawberry.dataloader import DataLoader
 
 from socialcrm.resolvers.context import Reader
 from socialcrm.schema.community import Community
-from socialcrm.schema.customer import NO_SCORES, Customer, Identity, Scores
+from socialcrm.schema.customer import (
+    MAX_SCORE_HISTORY_POINTS,
+    MAX_STAGE_CHANGES,
+    NO_REFERRALS,
+    NO_SCORES,
+    Customer,
+    Identity,
+    Referrals,
+    ScorePoint,
+    Scores,
+    StageChange,
+)
+from socialcrm.schema.enums import LifecycleStage, StageChangeSource, enum_of
 from socialcrm.schema.interaction import Interaction
 from socialcrm.server import read
 from socialcrm.server.read import CustomerCriteria, InteractionCriteria
@@ -32,6 +44,8 @@ MemberPageKey = tuple[int, tuple[str, ...], int | None, int]
 """(community id, roles, after membership id, limit)."""
 MembershipPageKey = tuple[int, int | None, int]
 """(customer id, after membership id, limit)."""
+ScoreHistoryKey = tuple[int, date | None, date | None]
+"""(customer id, first day, last day)."""
 
 
 class Membership:
@@ -154,6 +168,54 @@ class Loaders:
         }
         return [found.get(pk, NO_SCORES) for pk in customer_ids]
 
+    @cached_property
+    def score_history(self) -> DataLoader[ScoreHistoryKey, list[ScorePoint]]:
+        """A customer's daily score points between two days, oldest first (the newest
+        ``MAX_SCORE_HISTORY_POINTS`` when more match)."""
+        return self._loader(self._score_history)
+
+    async def _score_history(self, keys: list[ScoreHistoryKey]) -> list[list[ScorePoint]]:
+        found: dict[ScoreHistoryKey, list[ScorePoint]] = defaultdict(list)
+        for (since, until), customer_ids in _by_spec(keys).items():
+            statement = read.score_history_of(
+                self.workspace_id, customer_ids, since, until, MAX_SCORE_HISTORY_POINTS
+            )
+            for row in await self.db.all(statement):
+                found[(row.customer_id, since, until)].append(
+                    ScorePoint(
+                        day=row.day,
+                        engagement=row.engagement,
+                        influence=row.influence,
+                        sentiment=row.sentiment,
+                        value=row.value,
+                        social_value=row.social_value,
+                        churn_risk=row.churn_risk,
+                    )
+                )
+        return [found.get(key, []) for key in keys]
+
+    @cached_property
+    def stage_history(self) -> DataLoader[int, list[StageChange]]:
+        """A customer's newest ``MAX_STAGE_CHANGES`` stage changes, newest first."""
+        return self._loader(self._stage_history)
+
+    async def _stage_history(self, customer_ids: list[int]) -> list[list[StageChange]]:
+        statement = read.stage_changes_of(self.workspace_id, customer_ids, MAX_STAGE_CHANGES)
+        rows = await self.db.all(statement)
+        return _grouped(customer_ids, rows, lambda row: row.customer_id, stage_change_of)
+
+    @cached_property
+    def referrals(self) -> DataLoader[int, Referrals]:
+        """Whom a customer brought through referrals, and how many of them purchased."""
+        return self._loader(self._referrals)
+
+    async def _referrals(self, customer_ids: list[int]) -> list[Referrals]:
+        rows = await self.db.all(read.referrals_of(self.workspace_id, customer_ids))
+        found = {
+            row.customer_id: Referrals(brought=row.brought, purchased=row.purchased) for row in rows
+        }
+        return [found.get(pk, NO_REFERRALS) for pk in customer_ids]
+
     # -- pages of children -----------------------------------------------------------------------
 
     @cached_property
@@ -252,6 +314,21 @@ class Loaders:
         )
         found = {customer_id: count for customer_id, count in rows}
         return [found.get(pk, 0) for pk in customer_ids]
+
+
+def stage_change_of(row: Any) -> StageChange:
+    """A StageChange of a row with ``read.STAGE_CHANGE_COLUMNS``' names."""
+    return StageChange(
+        from_stage=(
+            enum_of(LifecycleStage, row.from_stage, LifecycleStage.EXPLORATION)
+            if row.from_stage is not None
+            else None
+        ),
+        to_stage=enum_of(LifecycleStage, row.to_stage, LifecycleStage.EXPLORATION),
+        source=enum_of(StageChangeSource, row.source, StageChangeSource.RULE),
+        set_by=row.set_by,
+        changed_at=row.changed_at,
+    )
 
 
 __all__ = ["CustomerCriteria", "InteractionCriteria", "Loaders", "Membership"]

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 
-from socialcrm.schema.enums import CustomerOrderField, LifecycleStage, OrderDirection, enum_of
+from socialcrm.schema.enums import (
+    CustomerOrderField,
+    LifecycleStage,
+    OrderDirection,
+    StageChangeSource,
+    enum_of,
+)
 from socialcrm.schema.node import Node, to_global_id
 from socialcrm.schema.pagination import CountFn, PageInfo
 
@@ -40,24 +46,29 @@ class Identity:
     )
 
 
+ENGAGEMENT = "How much and how recently the customer interacts (0-100)."
+INFLUENCE = "Followers, reach and referrals: how far what they say spreads (0-100)."
+SENTIMENT = "Attitude toward the brand, from -1 (negative) to 1 (positive)."
+VALUE = "Wallet value: purchases (0-100)."
+SOCIAL_VALUE = "The combined social value that ranks customers (0-100)."
+CHURN_RISK = "The risk of losing the customer (0-1)."
+
+MAX_SCORE_HISTORY_POINTS = 366
+"""The most points `Customer.scoreHistory` returns: a year of days."""
+MAX_STAGE_CHANGES = 100
+"""The most changes `Customer.stageHistory` returns."""
+
+
 @strawberry.type(description="A customer's current scores.")
 class Scores:
     """Social value beside wallet value: each score 0-100 unless noted."""
 
-    engagement: float = strawberry.field(
-        description="How much and how recently the customer interacts (0-100)."
-    )
-    influence: float = strawberry.field(
-        description="Followers, reach and referrals: how far what they say spreads (0-100)."
-    )
-    sentiment: float = strawberry.field(
-        description="Attitude toward the brand, from -1 (negative) to 1 (positive)."
-    )
-    value: float = strawberry.field(description="Wallet value: purchases (0-100).")
-    social_value: float = strawberry.field(
-        description="The combined social value that ranks customers (0-100)."
-    )
-    churn_risk: float = strawberry.field(description="The risk of losing the customer (0-1).")
+    engagement: float = strawberry.field(description=ENGAGEMENT)
+    influence: float = strawberry.field(description=INFLUENCE)
+    sentiment: float = strawberry.field(description=SENTIMENT)
+    value: float = strawberry.field(description=VALUE)
+    social_value: float = strawberry.field(description=SOCIAL_VALUE)
+    churn_risk: float = strawberry.field(description=CHURN_RISK)
     updated_at: datetime | None = strawberry.field(
         description="When the scores were last computed; null when never."
     )
@@ -75,6 +86,58 @@ NO_SCORES = Scores(
 """The scores of a customer who has no score row yet."""
 
 
+@strawberry.type(
+    description="A customer's scores at the end of a day (UTC) on which they changed: one "
+    "point of a chart."
+)
+class ScorePoint:
+    """A row of the score history; days without a change have no point."""
+
+    day: date = strawberry.field(description="The day (UTC) the scores are the last values of.")
+    engagement: float = strawberry.field(description=ENGAGEMENT)
+    influence: float = strawberry.field(description=INFLUENCE)
+    sentiment: float = strawberry.field(description=SENTIMENT)
+    value: float = strawberry.field(description=VALUE)
+    social_value: float = strawberry.field(description=SOCIAL_VALUE)
+    churn_risk: float = strawberry.field(description=CHURN_RISK)
+
+
+@strawberry.type(description="A change of a customer's lifecycle stage, by the rules or by hand.")
+class StageChange:
+    """One row of the stage history."""
+
+    from_stage: LifecycleStage | None = strawberry.field(
+        name="from", description="The stage before; null for the customer's first stage."
+    )
+    to_stage: LifecycleStage = strawberry.field(name="to", description="The stage after.")
+    source: StageChangeSource = strawberry.field(
+        description="Who or what made the change: the rules, a person, or a person clearing "
+        "their stage."
+    )
+    set_by: str | None = strawberry.field(
+        description="Who made a MANUAL or CLEARED change (the API token's name and id); null "
+        "for the rules."
+    )
+    changed_at: datetime = strawberry.field(description="When the stage changed.")
+
+
+@strawberry.type(
+    description="Old brings new: the customers this one brought to the brand through "
+    "referrals (a referral QR code, an invite code)."
+)
+class Referrals:
+    """Counts over the customer's referral edges."""
+
+    brought: int = strawberry.field(description="How many customers this one referred.")
+    purchased: int = strawberry.field(
+        description="How many of those have made at least one purchase."
+    )
+
+
+NO_REFERRALS = Referrals(brought=0, purchased=0)
+"""The referrals of a customer who brought nobody."""
+
+
 @strawberry.type(description="One person, joined from all their identities on every channel.")
 class Customer(Node):
     """A customer profile. Merged customers disappear; their history moves to the survivor."""
@@ -87,7 +150,13 @@ class Customer(Node):
     language: str | None = strawberry.field(description="Preferred language, if known.")
     location: str | None = strawberry.field(description="Where the customer is, if known.")
     lifecycle_stage: LifecycleStage = strawberry.field(
-        description="Where the customer stands in the lifecycle."
+        description="Where the customer stands in the lifecycle: inferred by the stage rules, "
+        "unless a person set it by hand (then `lifecycleStageSetBy` says who)."
+    )
+    stage_set_by: str | None = strawberry.field(
+        name="lifecycleStageSetBy",
+        description="Who set `lifecycleStage` by hand (the API token's name and id); null "
+        "while the rules decide it.",
     )
     attributes: JSON = strawberry.field(
         description="Free-form attributes (imported CRM fields and the like)."
@@ -118,6 +187,7 @@ class Customer(Node):
             lifecycle_stage=enum_of(
                 LifecycleStage, row.lifecycle_stage, LifecycleStage.EXPLORATION
             ),
+            stage_set_by=row.stage_set_by,
             attributes=row.attributes,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -135,6 +205,41 @@ class Customer(Node):
     @strawberry.field(description="The customer's current scores (zeros before the first run).")
     async def scores(self, info: strawberry.Info) -> Scores:
         return await info.context.loaders.scores.load(self.pk)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="The customer's daily scores, oldest first: one point for each day "
+        f"(UTC) on which they changed. At most {MAX_SCORE_HISTORY_POINTS} points: when more "
+        "days match, the newest ones."
+    )
+    async def score_history(
+        self,
+        info: strawberry.Info,
+        since: Annotated[
+            datetime | None,
+            strawberry.argument(description="From the day (UTC) of this time on (inclusive)."),
+        ] = None,
+        until: Annotated[
+            datetime | None,
+            strawberry.argument(description="Up to the day (UTC) of this time (inclusive)."),
+        ] = None,
+    ) -> list[ScorePoint]:
+        from socialcrm.resolvers.history import score_history
+
+        return await score_history(info, self.pk, since, until)
+
+    @strawberry.field(
+        description="The customer's lifecycle stage changes, newest first (at most "
+        f"{MAX_STAGE_CHANGES})."
+    )
+    async def stage_history(self, info: strawberry.Info) -> list[StageChange]:
+        return await info.context.loaders.stage_history.load(self.pk)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="Old brings new: whom the customer brought through referrals, and how "
+        "many of them went on to purchase."
+    )
+    async def referrals(self, info: strawberry.Info) -> Referrals:
+        return await info.context.loaders.referrals.load(self.pk)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The customer's interactions, newest first.")
     async def interactions(
@@ -236,6 +341,18 @@ class CustomerFilter:
     churn_risk: FloatRange | None = strawberry.field(default=None, description="Churn risk range.")
     active_since: datetime | None = strawberry.field(
         default=None, description="Last seen at or after this time."
+    )
+    language: list[str] | None = strawberry.field(
+        default=None,
+        description="The customer's language is any of these BCP 47 tags (case-insensitive; "
+        "`zh` also matches `zh-CN`).",
+    )
+    complained: bool | None = strawberry.field(
+        default=None,
+        description="true: has at least one complaint interaction; false: has none.",
+    )
+    complained_since: datetime | None = strawberry.field(
+        default=None, description="Complained at or after this time (the latest complaint)."
     )
 
 

@@ -29,6 +29,24 @@ class LifecycleStage(enum.Enum):
     )
 
 
+@strawberry.enum(description="Who or what changed a customer's lifecycle stage.")
+class StageChangeSource(enum.Enum):
+    """The sources of ``socialcrm.server.tables.StageChange``."""
+
+    RULE = strawberry.enum_value(
+        "rule", description="The stage rules inferred it from the customer's behaviour."
+    )
+    MANUAL = strawberry.enum_value(
+        "manual",
+        description="A person set it by hand (`setLifecycleStage`); the rules leave it alone "
+        "until it is cleared.",
+    )
+    CLEARED = strawberry.enum_value(
+        "cleared",
+        description="A person gave the stage back to the rules (`clearLifecycleStage`).",
+    )
+
+
 @strawberry.enum(description="What happened: a message, a comment, a follow, a call …")
 class InteractionKind(enum.Enum):
     """The kinds of ``socialcrm.plugins.models.InteractionKind``, described for the schema."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from socialcrm.schema.customer import Customer
+from socialcrm.schema.customer import Customer, FloatRange
 from socialcrm.schema.enums import Direction, InteractionKind, enum_of
 from socialcrm.schema.node import Node, to_global_id
 from socialcrm.schema.pagination import CountFn, PageInfo
@@ -38,7 +38,25 @@ class Interaction(Node):
     )
     occurred_at: datetime = strawberry.field(description="When it happened.")
     sentiment: float | None = strawberry.field(
-        description="Sentiment of the content, -1 to 1; null when not analysed."
+        description="Sentiment of the content, from -1 (negative) through 0 (neutral) to 1 "
+        "(positive); null when not analysed (no text)."
+    )
+    language: str | None = strawberry.field(
+        description="The content's language as a BCP 47 primary tag (`zh`, `en`, `ja` …; `und` "
+        "when it cannot be told); null when not analysed."
+    )
+    is_complaint: bool | None = strawberry.field(
+        description="Whether the customer complains here (about a product, a delivery, the "
+        "service), which is more than being negative; null when not analysed."
+    )
+    keywords: list[str] = strawberry.field(
+        description="The content's salient words, best first; empty when not analysed."
+    )
+    amount: float | None = strawberry.field(
+        description="A purchase's amount, in `currency`; null for other kinds."
+    )
+    currency: str | None = strawberry.field(
+        description="A purchase's currency (ISO 4217: `CNY`, `USD` …); null for other kinds."
     )
     external_id: str | None = strawberry.field(
         description="The platform's id of the event (unique per channel account)."
@@ -67,7 +85,7 @@ class Interaction(Node):
         """
         (pk, channel, kind, direction, content_type, content, occurred_at, sentiment,
          external_id, thread_id, delivery_status, data, customer_pk, community_pk,
-         in_reply_to_pk) = row  # fmt: skip
+         in_reply_to_pk, language, is_complaint, keywords, amount, currency) = row  # fmt: skip
         self = cls.__new__(cls)
         self.__dict__.update(
             pk=pk,
@@ -82,7 +100,11 @@ class Interaction(Node):
             customer_pk=customer_pk,
             community_pk=community_pk,
             in_reply_to_pk=in_reply_to_pk,
-            _stored=(kind, direction, data),
+            language=language,
+            is_complaint=is_complaint,
+            amount=amount,
+            currency=currency,
+            _stored=(kind, direction, data, keywords),
         )
         return self
 
@@ -109,6 +131,11 @@ class Interaction(Node):
             content=row.content,
             occurred_at=row.occurred_at,
             sentiment=row.sentiment,
+            language=row.language,
+            is_complaint=row.is_complaint,
+            keywords=list(row.keywords or ()),
+            amount=row.amount,
+            currency=row.currency,
             external_id=row.external_id,
             thread_id=row.thread_id,
             delivery_status=row.delivery_status,
@@ -135,7 +162,7 @@ class Interaction(Node):
         return await info.context.loaders.interactions.load(self.in_reply_to_pk)  # type: ignore[no-any-return]
 
 
-def _stored(item: Any) -> tuple[str | None, str | None, str | None]:
+def _stored(item: Any) -> tuple[str | None, str | None, str | None, str | None]:
     return item.__dict__["_stored"]  # type: ignore[no-any-return]
 
 
@@ -148,6 +175,7 @@ _DERIVED: dict[str, Callable[[Any], Any]] = {
     "kind": lambda item: enum_of(InteractionKind, _stored(item)[0], InteractionKind.OTHER),
     "direction": lambda item: enum_of(Direction, _stored(item)[1], Direction.INBOUND),
     "data": lambda item: _decoded(_stored(item)[2]),
+    "keywords": lambda item: _decoded(_stored(item)[3]) or [],
 }
 """The fields ``Interaction.from_read_row`` leaves to first access, and how to derive them."""
 
@@ -214,4 +242,19 @@ class InteractionFilter:
     )
     occurred_before: datetime | None = strawberry.field(
         default=None, description="Occurred before this time."
+    )
+    language: list[str] | None = strawberry.field(
+        default=None,
+        description="The content's language is any of these BCP 47 tags (case-insensitive; "
+        "`zh` also matches `zh-CN`).",
+    )
+    is_complaint: bool | None = strawberry.field(
+        default=None,
+        description="true: flagged as a complaint; false: analysed and not flagged (content "
+        "not analysed matches neither).",
+    )
+    sentiment: FloatRange | None = strawberry.field(
+        default=None,
+        description="The content's sentiment lies in this range (-1 to 1); content not "
+        "analysed never matches.",
     )

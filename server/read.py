@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Text,
+    case,
     cast,
     exists,
     func,
@@ -45,6 +46,9 @@ community = tables.Community.__table__  # type: ignore[attr-defined]
 membership = tables.Membership.__table__  # type: ignore[attr-defined]
 channel_account = tables.ChannelAccount.__table__  # type: ignore[attr-defined]
 workspace = tables.Workspace.__table__  # type: ignore[attr-defined]
+score_history = tables.ScoreHistory.__table__  # type: ignore[attr-defined]
+stage_change = tables.StageChange.__table__  # type: ignore[attr-defined]
+relationship = tables.Relationship.__table__  # type: ignore[attr-defined]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """Stands in for a missing ``last_seen_at`` when sorting: never seen sorts as oldest."""
@@ -70,6 +74,7 @@ CUSTOMER_COLUMNS = tuple(
         "language",
         "location",
         "lifecycle_stage",
+        "stage_set_by",
         "attributes",
         "created_at",
         "updated_at",
@@ -94,12 +99,17 @@ INTERACTION_ROW_COLUMNS = tuple(
         "customer_id",
         "community_id",
         "in_reply_to_id",
+        "language",
+        "is_complaint",
+        "keywords",
+        "amount",
+        "currency",
     )
 )
 """An interaction's columns as stored, never ``raw``."""
 INTERACTION_COLUMNS = tuple(
-    # As JSON text: decoded only if the `data` field is read (``Interaction.from_read_row``).
-    cast(column, Text).label("data") if column.name == "data" else column
+    # As JSON text: decoded only if the field is read (``Interaction.from_read_row``).
+    cast(column, Text).label(column.name) if column.name in ("data", "keywords") else column
     for column in INTERACTION_ROW_COLUMNS
 )
 """The columns ``socialcrm.schema.interaction.Interaction.from_read_row`` takes, in its order."""
@@ -138,6 +148,19 @@ class CustomerCriteria:
     lifecycle_stages: tuple[str, ...] = ()
     score_ranges: tuple[tuple[str, Range], ...] = ()
     active_since: datetime | None = None
+    languages: tuple[str, ...] = ()
+    """The customer's language is one of these (a primary tag matches its regional forms)."""
+    complained: bool | None = None
+    """Has at least one complaint interaction (True) or none (False)."""
+    complained_since: datetime | None = None
+    """The latest complaint is at or after this time."""
+
+    @property
+    def needs_scores(self) -> bool:
+        """Whether the conditions read the score table."""
+        return bool(
+            self.score_ranges or self.complained is not None or self.complained_since is not None
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +174,11 @@ class InteractionCriteria:
     community_id: int | None = None
     occurred_after: datetime | None = None
     occurred_before: datetime | None = None
+    languages: tuple[str, ...] = ()
+    """The text's language is one of these (a primary tag matches its regional forms)."""
+    is_complaint: bool | None = None
+    """Flagged as a complaint (True) or analysed and not flagged (False)."""
+    sentiment: Range | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +208,24 @@ def _channel_match(column: Any, channels: Sequence[str]) -> ColumnElement[bool]:
     clauses: list[ColumnElement[bool]] = [column.in_(list(channels))]
     clauses += [column.startswith(f"{name}.", autoescape=True) for name in channels]
     return or_(*clauses)
+
+
+def _language_match(column: Any, languages: Sequence[str]) -> ColumnElement[bool]:
+    # BCP 47 tags are case-insensitive, and ``zh`` also matches ``zh-CN``, ``zh-Hant-TW`` …
+    tags = sorted({language.strip().lower() for language in languages})
+    lowered = func.lower(column)
+    clauses: list[ColumnElement[bool]] = [lowered.in_(tags)]
+    clauses += [lowered.startswith(f"{tag}-", autoescape=True) for tag in tags]
+    return or_(*clauses)
+
+
+def _in_range(value: Any, bounds: Range) -> list[Any]:
+    conditions: list[Any] = []
+    if bounds.min is not None:
+        conditions.append(value >= bounds.min)
+    if bounds.max is not None:
+        conditions.append(value <= bounds.max)
+    return conditions
 
 
 # -- customers --------------------------------------------------------------------------------
@@ -238,13 +284,16 @@ def _customer_conditions(
     if criteria.lifecycle_stages:
         conditions.append(customer.c.lifecycle_stage.in_(list(criteria.lifecycle_stages)))
     for field, bounds in criteria.score_ranges:
-        value = func.coalesce(score.c[field], 0.0)
-        if bounds.min is not None:
-            conditions.append(value >= bounds.min)
-        if bounds.max is not None:
-            conditions.append(value <= bounds.max)
+        conditions += _in_range(func.coalesce(score.c[field], 0.0), bounds)
     if criteria.active_since is not None:
         conditions.append(customer.c.last_seen_at >= criteria.active_since)
+    if criteria.languages:
+        conditions.append(_language_match(customer.c.language, criteria.languages))
+    if criteria.complained is not None:
+        complained = func.coalesce(score.c.complaint_count, 0) > 0
+        conditions.append(complained if criteria.complained else ~complained)
+    if criteria.complained_since is not None:
+        conditions.append(score.c.last_complaint_at >= criteria.complained_since)
     return conditions
 
 
@@ -266,7 +315,7 @@ def customers_page(
     key = customer_sort_key(order_field)
     # The score table is joined only when a filter or the order needs it: joining it for
     # nothing made PostgreSQL scan it on every page.
-    needs_scores = order_field in SCORE_FIELDS or bool(criteria.score_ranges)
+    needs_scores = order_field in SCORE_FIELDS or criteria.needs_scores
     conditions = _customer_conditions(workspace_id, criteria)
     if after is not None:
         value, last_id = after
@@ -296,7 +345,7 @@ def customers_count(
     """How many customers match ``criteria``."""
     return (
         select(func.count())
-        .select_from(_customer_from(bool(criteria.score_ranges)))
+        .select_from(_customer_from(criteria.needs_scores))
         .where(*_customer_conditions(workspace_id, criteria))
     )
 
@@ -357,6 +406,144 @@ def scores_of(workspace_id: int, customer_ids: Sequence[int]) -> Select[Any]:
     ).where(score.c.workspace_id == workspace_id, score.c.customer_id.in_(list(customer_ids)))
 
 
+def _score_history_conditions(
+    workspace_id: int | BindParameter[int],
+    since: date | BindParameter[date] | None,
+    until: date | BindParameter[date] | None,
+) -> list[Any]:
+    conditions: list[Any] = [score_history.c.workspace_id == workspace_id]
+    if since is not None:
+        conditions.append(score_history.c.day >= since)
+    if until is not None:
+        conditions.append(score_history.c.day <= until)
+    return conditions
+
+
+def score_history_page(
+    workspace_id: int | BindParameter[int],
+    customer_id: Any,
+    since: date | BindParameter[date] | None,
+    until: date | BindParameter[date] | None,
+    limit: int | BindParameter[int],
+) -> Select[Any]:
+    """A customer's newest ``limit`` daily points between ``since`` and ``until`` (inclusive
+    days), newest first. ``customer_id`` may be a column of an enclosing query."""
+    return (
+        select(score_history.c.day, *(score_history.c[name] for name in SCORE_FIELDS))
+        .where(
+            *_score_history_conditions(workspace_id, since, until),
+            score_history.c.customer_id == customer_id,
+        )
+        .order_by(score_history.c.day.desc())
+        .limit(limit)
+    )
+
+
+def score_history_of(
+    workspace_id: int,
+    customer_ids: Sequence[int],
+    since: date | None,
+    until: date | None,
+    limit: int,
+) -> Select[Any]:
+    """``(customer_id, day, six scores)``: the newest ``limit`` points of each of many
+    customers between ``since`` and ``until``, grouped by customer, oldest first."""
+    rank = (
+        func.row_number()
+        .over(partition_by=score_history.c.customer_id, order_by=score_history.c.day.desc())
+        .label("rank")
+    )
+    ranked = (
+        select(
+            score_history.c.customer_id,
+            score_history.c.day,
+            *(score_history.c[name] for name in SCORE_FIELDS),
+            rank,
+        )
+        .where(
+            *_score_history_conditions(workspace_id, since, until),
+            score_history.c.customer_id.in_(list(customer_ids)),
+        )
+        .subquery("ranked")
+    )
+    return (
+        select(ranked.c.customer_id, ranked.c.day, *(ranked.c[name] for name in SCORE_FIELDS))
+        .where(ranked.c.rank <= limit)
+        .order_by(ranked.c.customer_id, ranked.c.day)
+    )
+
+
+STAGE_CHANGE_COLUMNS = tuple(
+    stage_change.c[name] for name in ("from_stage", "to_stage", "source", "set_by", "changed_at")
+)
+
+
+def stage_changes_page(
+    workspace_id: int | BindParameter[int], customer_id: Any, limit: int | BindParameter[int]
+) -> Select[Any]:
+    """A customer's newest ``limit`` stage changes, newest first (ties: the later stored).
+    ``customer_id`` may be a column of an enclosing query."""
+    return (
+        select(stage_change.c.id, *STAGE_CHANGE_COLUMNS)
+        .where(
+            stage_change.c.workspace_id == workspace_id, stage_change.c.customer_id == customer_id
+        )
+        .order_by(stage_change.c.changed_at.desc(), stage_change.c.id.desc())
+        .limit(limit)
+    )
+
+
+def stage_changes_of(workspace_id: int, customer_ids: Sequence[int], limit: int) -> Select[Any]:
+    """``(customer_id, from_stage, to_stage, source, set_by, changed_at)``: the newest
+    ``limit`` stage changes of each of many customers, grouped by customer, newest first."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=stage_change.c.customer_id,
+            order_by=(stage_change.c.changed_at.desc(), stage_change.c.id.desc()),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(stage_change.c.customer_id, *STAGE_CHANGE_COLUMNS, rank)
+        .where(
+            stage_change.c.workspace_id == workspace_id,
+            stage_change.c.customer_id.in_(list(customer_ids)),
+        )
+        .subquery("ranked")
+    )
+    return (
+        select(ranked.c.customer_id, *(ranked.c[c.name] for c in STAGE_CHANGE_COLUMNS))
+        .where(ranked.c.rank <= limit)
+        .order_by(ranked.c.customer_id, ranked.c.rank)
+    )
+
+
+def referrals_of(workspace_id: int | BindParameter[int], customer_id: Any) -> Select[Any]:
+    """``(customer_id, brought, purchased)`` of the customers ``customer_id`` matches (a list
+    of ids, or a column of an enclosing query): how many customers each brought through
+    referral edges (the newcomer is the edge's source, the referrer its target), and how
+    many of those have made a purchase. Customers who brought nobody have no row."""
+    edge = relationship
+    source = edge.c.source_id
+    purchased = case((func.coalesce(score.c.purchase_count, 0) > 0, source))
+    brought_here = (
+        edge.c.target_id.in_(list(customer_id))
+        if isinstance(customer_id, Sequence)
+        else edge.c.target_id == customer_id
+    )
+    return (
+        select(
+            edge.c.target_id.label("customer_id"),
+            func.count(source.distinct()).label("brought"),
+            func.count(purchased.distinct()).label("purchased"),
+        )
+        .select_from(edge.outerjoin(score, score.c.customer_id == source))
+        .where(edge.c.workspace_id == workspace_id, edge.c.kind == "referral", brought_here)
+        .group_by(edge.c.target_id)
+    )
+
+
 # -- interactions -----------------------------------------------------------------------------
 
 
@@ -378,6 +565,12 @@ def _interaction_conditions(
         conditions.append(interaction.c.occurred_at >= criteria.occurred_after)
     if criteria.occurred_before is not None:
         conditions.append(interaction.c.occurred_at < criteria.occurred_before)
+    if criteria.languages:
+        conditions.append(_language_match(interaction.c.language, criteria.languages))
+    if criteria.is_complaint is not None:
+        conditions.append(interaction.c.is_complaint.is_(criteria.is_complaint))
+    if criteria.sentiment is not None:
+        conditions += _in_range(interaction.c.sentiment, criteria.sentiment)
     return conditions
 
 

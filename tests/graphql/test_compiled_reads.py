@@ -22,11 +22,12 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from helpers.compiled_seed import CompiledSeed, at, seed_compiled
+from helpers.compiled_seed import HANK_HISTORY_DAYS, CompiledSeed, at, seed_compiled
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from socialcrm.plugins.manager import PluginManager
 from socialcrm.resolvers.pagination import encode_cursor
+from socialcrm.schema.customer import MAX_SCORE_HISTORY_POINTS
 from socialcrm.schema.node import to_global_id
 from socialcrm.server import read
 from socialcrm.server.app import create_app
@@ -220,7 +221,7 @@ PAGE_INFO = "pageInfo { __typename hasNextPage hasPreviousPage startCursor endCu
 CUSTOMER_FIELDS = """
 fragment CustomerFields on Customer {
   __typename id displayName handle email phone avatarUrl language location lifecycleStage
-  attributes createdAt updatedAt lastSeenAt
+  lifecycleStageSetBy attributes createdAt updatedAt lastSeenAt
   identities { __typename channel externalId handle following }
   tags
   scores { __typename engagement influence sentiment value socialValue churnRisk updatedAt }
@@ -228,7 +229,7 @@ fragment CustomerFields on Customer {
 INTERACTION_FIELDS = """
 fragment InteractionFields on Interaction {
   __typename id channel kind direction contentType content occurredAt sentiment externalId
-  threadId deliveryStatus data
+  threadId deliveryStatus data language isComplaint keywords amount currency
 }"""
 
 CUSTOMERS_PAGE = f"""
@@ -626,6 +627,7 @@ CORPUS: list[Case] = [
         "alice_call",
         "dana_shipped",
         "gina_note",
+        "gina_purchase",
     ),
     # "reaction" is stored: it reads as OTHER, but OTHER matches only what is stored as such.
     _interaction_filter_case("kind-other", lambda seeded: {"kind": ["OTHER"]}),
@@ -904,7 +906,180 @@ COMMUNITY_CORPUS = [
 ]
 
 
-@pytest.mark.parametrize("case", CORPUS + COMMUNITY_CORPUS, ids=lambda case: case.name)
+HISTORY_FIELDS = """
+fragment HistoryFields on Customer {
+  displayName lifecycleStage lifecycleStageSetBy
+  scoreHistory { __typename day engagement influence sentiment value socialValue churnRisk }
+  stageHistory { __typename from to source setBy changedAt }
+  referrals { __typename brought purchased }
+}"""
+
+
+def _history(data: dict[str, Any], seeded: CompiledSeed) -> None:
+    nodes = {node["displayName"]: node for node in edges_of(data["customers"], "node")}
+    alice, bob, hank = nodes["Alice Wang"], nodes["bob"], nodes["Hank"]
+    assert [point["day"] for point in alice["scoreHistory"]] == [
+        "2026-01-01",
+        "2026-01-02",
+        "2026-01-04",
+        "2026-01-31",
+    ]
+    assert alice["lifecycleStageSetBy"] == "console (token 7)"
+    assert [(c["from"], c["to"], c["source"]) for c in alice["stageHistory"]] == [
+        ("STABILITY", "STABILITY", "CLEARED"),
+        ("FORMATION", "STABILITY", "MANUAL"),
+        ("EXPLORATION", "FORMATION", "RULE"),
+        (None, "EXPLORATION", "RULE"),
+    ]
+    assert bob["stageHistory"][0]["from"] == "EXPLORATION"  # stored "churned"
+    assert alice["referrals"] == {"__typename": "Referrals", "brought": 3, "purchased": 1}
+    assert nodes["Dana"]["referrals"] == {"__typename": "Referrals", "brought": 2, "purchased": 1}
+    assert hank["referrals"]["brought"] == 0 and nodes["Eve"]["stageHistory"] == []
+    # Hank has more days than a history holds: the newest ones, oldest first.
+    days = [point["day"] for point in hank["scoreHistory"]]
+    assert len(days) == MAX_SCORE_HISTORY_POINTS
+    assert days == sorted(days)
+    assert days[-1] == (at(HANK_HISTORY_DAYS - 1)).date().isoformat()
+
+
+def _history_window(data: dict[str, Any], seeded: CompiledSeed) -> None:
+    nodes = {node["displayName"]: node for node in edges_of(data["customers"], "node")}
+    assert [p["day"] for p in nodes["Alice Wang"]["window"]] == ["2026-01-02", "2026-01-04"]
+    assert [p["day"] for p in nodes["Alice Wang"]["since"]] == ["2026-01-04", "2026-01-31"]
+    assert [p["day"] for p in nodes["Hank"]["until"]] == ["2026-01-01", "2026-01-02"]
+    assert nodes["Hank"]["empty"] == []
+
+
+def _interaction_analysis(data: dict[str, Any], seeded: CompiledSeed) -> None:
+    nodes = {node["id"]: node for node in edges_of(data["interactions"], "node")}
+    mail = nodes[gid(seeded.a.interactions["alice_mail"])]
+    assert (mail["language"], mail["isComplaint"]) == ("zh", True)
+    assert mail["keywords"] == ["订单", 'quote " and \\', "refund"]
+    purchase = nodes[gid(seeded.a.interactions["gina_purchase"])]
+    bought = (purchase["kind"], purchase["amount"], purchase["currency"])
+    assert bought == ("PURCHASE", 199.0, "CNY")
+    call = nodes[gid(seeded.a.interactions["alice_call"])]
+    assert (call["language"], call["isComplaint"], call["keywords"], call["amount"]) == (
+        None,
+        None,
+        [],
+        None,
+    )
+
+
+UNDERSTANDING_CORPUS = [
+    _filter_case("language-primary", {"language": ["zh"]}, "alice", "chen", "hank"),
+    _filter_case("language-any-case", {"language": ["EN", "ja"]}, "bob", "dana", "jack"),
+    _filter_case("language-regional", {"language": ["zh-cn"]}, "alice"),
+    _filter_case("complained", {"complained": True}, "alice", "dana"),
+    _filter_case(
+        "not-complained",
+        {"complained": False},
+        "bob",
+        "chen",
+        "eve",
+        "frank",
+        "gina",
+        "hank",
+        "ivy",
+        "jack",
+    ),
+    _filter_case("complained-since", {"complainedSince": at(3).isoformat()}, "alice"),
+    _filter_case(
+        "complained-language-score",
+        {"complained": True, "language": ["zh", "en"], "sentiment": {"max": 0.5}},
+        "alice",
+        "dana",
+    ),
+    Case(
+        "complained-ordered-by-social-value",
+        CUSTOMERS_PAGE,
+        lambda seeded: {
+            "filter": {"complainedSince": at(1).isoformat()},
+            "order": {"field": "SOCIAL_VALUE", "direction": "DESC"},
+            "first": 100,
+        },
+        _names("dana", "alice"),
+    ),
+    _interaction_filter_case(
+        "language", lambda seeded: {"language": ["zh"]}, "alice_hello", "alice_mail", "bob_mention"
+    ),
+    _interaction_filter_case(
+        "complaint", lambda seeded: {"isComplaint": True}, "alice_mail", "bob_mention"
+    ),
+    _interaction_filter_case(
+        "not-complaint", lambda seeded: {"isComplaint": False}, "alice_hello", "bob_comment"
+    ),
+    _interaction_filter_case(
+        "sentiment",
+        lambda seeded: {"sentiment": {"min": 0.3}},
+        "alice_hello",
+        "bob_comment",
+        "bob_mention",
+    ),
+    _interaction_filter_case(
+        "sentiment-negative-english",
+        lambda seeded: {"sentiment": {"max": 0}, "language": ["zh", "en"]},
+        "alice_mail",
+    ),
+    _interaction_filter_case(
+        "kind-purchase", lambda seeded: {"kind": ["PURCHASE"]}, "gina_purchase", "gina_order"
+    ),
+    Case(
+        "interactions-analysis",
+        INTERACTIONS_PAGE,
+        lambda seeded: {"first": 100},
+        _interaction_analysis,
+    ),
+    Case(
+        "nested-interactions-analysis-filter",
+        NESTED_INTERACTIONS,
+        lambda seeded: {"n": 3, "f": {"isComplaint": True, "sentiment": {"min": -1, "max": 1}}},
+    ),
+    Case(
+        "customer-history",
+        f"""{{ customers(first: 100) {{ edges {{ node {{ ...HistoryFields }} }} }} }}
+        {HISTORY_FIELDS}""",
+        check=_history,
+    ),
+    Case(
+        "customer-history-window",
+        """query($since: DateTime, $until: DateTime) { customers(first: 100) { edges { node {
+            displayName
+            window: scoreHistory(since: $since, until: $until) { day socialValue }
+            since: scoreHistory(since: "2026-01-03T23:59:59-08:00") { day }
+            until: scoreHistory(until: "2026-01-02T00:00:00Z") { day churnRisk }
+            empty: scoreHistory(since: "2026-02-01T00:00:00Z", until: "2026-01-01T00:00:00Z") {
+              day }
+        } } } }""",
+        lambda seeded: {"since": "2026-01-02T08:00:00+08:00", "until": "2026-01-30T23:00:00Z"},
+        _history_window,
+    ),
+    Case(
+        "customer-by-id-history-follows-merges",
+        f"""query($id: ID!) {{ customer(id: $id) {{ ...HistoryFields }} }}{HISTORY_FIELDS}""",
+        lambda seeded: {"id": gid(seeded.a.customers["merged"])},
+    ),
+    Case(
+        "interaction-customer-history",
+        """{ interactions(first: 100, filter: {kind: [PURCHASE, MESSAGE]}) { edges { node {
+            amount customer { lifecycleStageSetBy referrals { purchased }
+              stageHistory { to setBy } scoreHistory(since: "2026-01-02T00:00:00Z") { day } }
+        } } } }""",
+    ),
+    Case(
+        "community-members-history",
+        """query($id: ID!) { community(id: $id) { members { edges { node {
+            displayName lifecycleStageSetBy referrals { brought } stageHistory { from }
+        } } } } }""",
+        lambda seeded: {"id": gid(seeded.a.communities["group"])},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "case", CORPUS + COMMUNITY_CORPUS + UNDERSTANDING_CORPUS, ids=lambda case: case.name
+)
 async def test_compiled_answer_equals_resolvers_answer(
     servers: Servers, seeded: CompiledSeed, case: Case
 ) -> None:
@@ -944,7 +1119,9 @@ async def test_float_fields_are_written_as_floats(servers: Servers, seeded: Comp
     # Python's 12 == 12.0 hides it, but a client decoding the JSON sees an int for "12".
     query = """{ customers(first: 100) { edges { node { displayName
         scores { engagement influence sentiment value socialValue churnRisk } } } }
-      interactions(first: 100) { edges { node { id sentiment } } } }"""
+      interactions(first: 100) { edges { node { id sentiment amount } } }
+      history: customers(filter: {search: "alice_w"}) { edges { node { scoreHistory {
+        engagement influence sentiment value socialValue churnRisk } } } } }"""
     got, expected = await servers.both(query, token=seeded.a.token)
     assert got.execution == "compiled"
     typed_got, typed_expected = _typed(got.body), _typed(expected.body)

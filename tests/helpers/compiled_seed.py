@@ -20,6 +20,7 @@ from socialcrm.server import tables
 from socialcrm.server.auth import create_token
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+_SCORE_NAMES = ("engagement", "influence", "sentiment", "value", "social_value", "churn_risk")
 
 
 def at(days: float = 0, *, hours: float = 0, seconds: float = 0, micros: int = 0) -> datetime:
@@ -73,6 +74,7 @@ _A_CUSTOMERS: dict[str, dict[str, Any]] = {
         "language": "zh-CN",
         "location": "上海",
         "lifecycle_stage": "stability",
+        "stage_set_by": "console (token 7)",
         "attributes": {
             "vip": True,
             "level": 3,
@@ -89,6 +91,8 @@ _A_CUSTOMERS: dict[str, dict[str, Any]] = {
     "bob": {
         "display_name": "bob",
         "lifecycle_stage": "formation",
+        "language": "en-US",
+        "stage_set_by": 'O\'Brien "运营" \\ desk',
         "created_at": at(hours=1, micros=1),
         "updated_at": at(hours=1, micros=1),
         "last_seen_at": None,
@@ -98,6 +102,8 @@ _A_CUSTOMERS: dict[str, dict[str, Any]] = {
         "handle": "chenchen",
         # A value no LifecycleStage has: both paths must read it as EXPLORATION.
         "lifecycle_stage": "churned",
+        # Language tags are case-insensitive.
+        "language": "ZH",
         "attributes": {"note": 'quote " and backslash \\', "emoji": "🎉", "empty": {}},
         "created_at": at(hours=2, micros=500000),
         "updated_at": at(hours=2, micros=500000),
@@ -129,6 +135,8 @@ _A_CUSTOMERS: dict[str, dict[str, Any]] = {
     "gina": {
         "display_name": "Gina 100%_off",
         "lifecycle_stage": "formation",
+        # Not a BCP 47 tag: `en` must not match it.
+        "language": "english",
         "email": "gina@example.org",
         "created_at": at(hours=7),
         "updated_at": at(hours=7),
@@ -137,6 +145,7 @@ _A_CUSTOMERS: dict[str, dict[str, Any]] = {
     "hank": {
         "display_name": "Hank",
         "lifecycle_stage": "stability",
+        "language": "zh-Hant-TW",
         "attributes": {"source": "import", "score": -3.5},
         "created_at": at(hours=8, micros=10),
         "updated_at": at(hours=8, micros=10),
@@ -152,6 +161,7 @@ _A_CUSTOMERS: dict[str, dict[str, Any]] = {
     "jack": {
         "display_name": "jack",
         "lifecycle_stage": "stability",
+        "language": "ja",
         "created_at": at(hours=10),
         "updated_at": at(hours=10),
     },
@@ -190,6 +200,8 @@ _A_SCORES: dict[str, dict[str, Any]] = {
         "social_value": 0.0,
         "churn_risk": 0.25,
         "updated_at": at(3, micros=250000),
+        "complaint_count": 2,
+        "last_complaint_at": at(4, micros=999999),
     },
     "bob": {
         "engagement": 100.0,
@@ -200,6 +212,7 @@ _A_SCORES: dict[str, dict[str, Any]] = {
         "social_value": 33.333333333333336,
         "churn_risk": 1.0,
         "updated_at": at(3),
+        "purchase_count": 1,
     },
     "dana": {
         "engagement": 12.5,
@@ -209,6 +222,8 @@ _A_SCORES: dict[str, dict[str, Any]] = {
         "social_value": 12.5,
         "churn_risk": 0.5,
         "updated_at": at(3, micros=1),
+        "complaint_count": 1,
+        "last_complaint_at": at(2),
     },
     # A stored row of zeros: not the same row as "no row", but the same answer.
     "eve": {"updated_at": at(0)},
@@ -220,6 +235,7 @@ _A_SCORES: dict[str, dict[str, Any]] = {
         "social_value": 99.9,
         "churn_risk": 0.1,
         "updated_at": at(4),
+        "purchase_count": 3,
     },
     "hank": {
         "engagement": 12.5,
@@ -243,6 +259,9 @@ _A_INTERACTIONS: dict[str, tuple[str, dict[str, Any]]] = {
             "content": "你好，我想了解会员权益",
             "occurred_at": at(1),
             "sentiment": 0.8,
+            "language": "zh",
+            "is_complaint": False,
+            "keywords": ["会员", "权益"],
             "external_id": "wx-1",
             "thread_id": "t-1",
             "data": {"MsgType": "text", "MsgId": 1234567890123, "nested": {"l": [1, 2.5, "三"]}},
@@ -272,6 +291,9 @@ _A_INTERACTIONS: dict[str, tuple[str, dict[str, Any]]] = {
             "content_type": "html",
             "occurred_at": at(4, micros=999999),
             "sentiment": -1.0,
+            "language": "zh",
+            "is_complaint": True,
+            "keywords": ["订单", 'quote " and \\', "refund"],
             "data": {"subject": "Re: 订单 #42", "attachments": [], "size": 0.5},
         },
     ),
@@ -307,6 +329,9 @@ _A_INTERACTIONS: dict[str, tuple[str, dict[str, Any]]] = {
             "content": "Nice post!",
             "occurred_at": at(3, micros=500000),
             "sentiment": 1.0,
+            "language": "en",
+            "is_complaint": False,
+            "keywords": ["post"],
         },
     ),
     "bob_mention": (
@@ -319,6 +344,8 @@ _A_INTERACTIONS: dict[str, tuple[str, dict[str, Any]]] = {
             # The same instant as bob_comment: the higher id comes first.
             "occurred_at": at(3, micros=500000),
             "sentiment": 0.33,
+            "language": "ZH",
+            "is_complaint": True,
         },
     ),
     "bob_repost": (
@@ -398,7 +425,70 @@ _A_INTERACTIONS: dict[str, tuple[str, dict[str, Any]]] = {
             "sentiment": 0.25,
         },
     ),
+    "gina_purchase": (
+        "gina",
+        {
+            "channel": "manual",
+            "kind": "purchase",
+            "direction": "inbound",
+            "content": "两件 T 恤",
+            "occurred_at": at(9, hours=2, micros=1),
+            "data": {"amount": 199.0, "currency": "CNY", "order": "SO-1"},
+            "amount": 199.0,
+            "currency": "CNY",
+        },
+    ),
+    "gina_order": (
+        "gina",
+        {
+            "channel": "wechat",
+            "kind": "purchase",
+            "direction": "inbound",
+            "occurred_at": at(9, hours=3),
+            "amount": 12.5,
+            "currency": "USD",
+        },
+    ),
 }
+
+HANK_HISTORY_DAYS = 370
+"""Hank's score history is longer than `Customer.scoreHistory` returns."""
+
+# name → (day offset, the six scores); the merged customer's points stay with it.
+_A_HISTORY: dict[str, list[tuple[int, tuple[float, ...]]]] = {
+    "alice": [
+        (0, (0.0, 0.0, 0.0, 0.0, 0.0, 0.5)),
+        (1, (12.5, 33.333333333333336, -0.0, 100.0, 1.0, 0.25)),
+        (3, (13.0, 33.3, 0.5, 100.0, 0.0, 0.25)),
+        (30, (7.0, 1e-05, -1.0, 99.99, 12.0, 1.0)),
+    ],
+    "bob": [(2, (100.0, 0.0, -0.0, 12.5, 33.333333333333336, 1.0))],
+    "merged": [(5, (99.0, 0.0, 0.0, 0.0, 0.0, 0.0))],
+    "hank": [(day, (day / 10, 12.0, -1.0, 7.0, 0.0, 0.333)) for day in range(HANK_HISTORY_DAYS)],
+}
+
+# (customer, from, to, source, set_by, changed_at); "churned" reads as EXPLORATION.
+_A_STAGE_CHANGES: list[tuple[str, str | None, str, str, str | None, datetime]] = [
+    ("alice", None, "exploration", "rule", None, at(0)),
+    ("alice", "exploration", "formation", "rule", None, at(1, micros=1)),
+    ("alice", "formation", "stability", "manual", "console (token 7)", at(2)),
+    # The same instant as the one before: the later stored comes first.
+    ("alice", "stability", "stability", "cleared", "console (token 7)", at(2)),
+    ("bob", "churned", "formation", "manual", 'O\'Brien "运营" \\ desk', at(3, micros=5)),
+    ("merged", None, "stability", "rule", None, at(1)),
+]
+
+# (newcomer, referrer, kind): the newcomer is the edge's source.
+_A_EDGES: list[tuple[str, str, str]] = [
+    ("bob", "alice", "referral"),
+    ("chen", "alice", "referral"),
+    ("eve", "alice", "referral"),
+    ("gina", "dana", "referral"),
+    ("eve", "dana", "referral"),
+    # Not referrals: they bring nobody.
+    ("frank", "alice", "mention"),
+    ("alice", "hank", "repost"),
+]
 
 # -- workspace B: names that give themselves away if they leak ------------------------------
 
@@ -584,6 +674,38 @@ async def seed_compiled(sessions: async_sessionmaker[AsyncSession]) -> CompiledS
             await session.flush()
             a.memberships.append(membership)
         await _interactions(session, a, _A_INTERACTIONS)
+        for customer, points in _A_HISTORY.items():
+            for offset, scores in points:
+                session.add(
+                    tables.ScoreHistory(
+                        workspace_id=a.id,
+                        customer_id=pk(a.customers[customer]),
+                        day=(T0 + timedelta(days=offset)).date(),
+                        **dict(zip(_SCORE_NAMES, scores, strict=True)),
+                    )
+                )
+        for customer, from_stage, to_stage, source, set_by, changed_at in _A_STAGE_CHANGES:
+            session.add(
+                tables.StageChange(
+                    workspace_id=a.id,
+                    customer_id=pk(a.customers[customer]),
+                    from_stage=from_stage,
+                    to_stage=to_stage,
+                    source=source,
+                    set_by=set_by,
+                    changed_at=changed_at,
+                )
+            )
+            await session.flush()
+        for source_name, target_name, kind in _A_EDGES:
+            session.add(
+                tables.Relationship(
+                    workspace_id=a.id,
+                    source_id=pk(a.customers[source_name]),
+                    target_id=pk(a.customers[target_name]),
+                    kind=kind,
+                )
+            )
 
         await _customers(session, b, _B_CUSTOMERS)
         session.add(
@@ -597,6 +719,30 @@ async def seed_compiled(sessions: async_sessionmaker[AsyncSession]) -> CompiledS
             )
         )
         await _tags(session, b, {"bella": ("会员", "B-only")})
+        session.add_all(
+            [
+                tables.Relationship(
+                    workspace_id=b.id,
+                    source_id=pk(b.customers["ben"]),
+                    target_id=pk(b.customers["bella"]),
+                    kind="referral",
+                ),
+                tables.ScoreHistory(
+                    workspace_id=b.id,
+                    customer_id=pk(b.customers["bella"]),
+                    day=T0.date(),
+                    **dict.fromkeys(_SCORE_NAMES, 55.5),
+                ),
+                tables.StageChange(
+                    workspace_id=b.id,
+                    customer_id=pk(b.customers["bella"]),
+                    to_stage="stability",
+                    source="manual",
+                    set_by="B-only desk",
+                    changed_at=at(1),
+                ),
+            ]
+        )
         session.add(
             tables.Score(
                 customer_id=pk(b.customers["bella"]),
