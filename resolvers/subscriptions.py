@@ -10,8 +10,6 @@ is shared: one query per event per process (interaction, customer and community 
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import logging
 import weakref
 from collections.abc import AsyncGenerator
@@ -24,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from socialcrm.resolvers.shared_loads import SharedLoads
 from socialcrm.schema.community import Community
 from socialcrm.schema.customer import Customer
 from socialcrm.schema.errors import BadUserInput
@@ -47,49 +46,18 @@ class Announced:
     community: Community | None
 
 
-class AnnouncedInteractions:
-    """Loads each announced interaction once per process, however many subscribers want it.
-
-    Keeps the last ``size`` loads (in flight or done) for ``ttl`` seconds, keyed by
-    workspace and id: the subscribers that receive one envelope share one query, a workspace
-    is never handed another's row, and an interaction announced again later (a delivery
-    status changed) is read afresh.
-    """
+class AnnouncedInteractions(SharedLoads[tuple[int, int], Announced | None]):
+    """Loads each announced interaction once per process, however many subscribers want it:
+    keyed by (workspace, interaction id)."""
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], size: int = 256, ttl: float = 2.0
     ) -> None:
+        super().__init__(self._load_interaction, size, ttl)
         self._sessions = sessions
-        self._size = size
-        self._ttl = ttl
-        self._loads: collections.OrderedDict[
-            tuple[int, int], tuple[float, asyncio.Task[Announced | None]]
-        ] = collections.OrderedDict()
 
-    async def get(self, workspace_id: int, interaction_id: int) -> Announced | None:
-        """The interaction of ``workspace_id`` with ``interaction_id``, or None."""
-        key = (workspace_id, interaction_id)
-        loop = asyncio.get_running_loop()
-        entry = self._loads.get(key)
-        if entry is None or entry[0] < loop.time():
-            task = loop.create_task(self._load(workspace_id, interaction_id))
-            task.add_done_callback(lambda done: self._forget_failure(key, done))
-            self._loads[key] = (loop.time() + self._ttl, task)
-            self._loads.move_to_end(key)
-            while len(self._loads) > self._size:
-                self._loads.popitem(last=False)
-        else:
-            task = entry[1]
-        # Shielded: a subscriber that disconnects mid-load must not cancel everyone's load.
-        return await asyncio.shield(task)
-
-    def _forget_failure(self, key: tuple[int, int], task: asyncio.Task[Announced | None]) -> None:
-        # A failed load (the database hiccuped) is retried by the next subscriber, not cached.
-        entry = self._loads.get(key)
-        if (task.cancelled() or task.exception() is not None) and entry and entry[1] is task:
-            del self._loads[key]
-
-    async def _load(self, workspace_id: int, interaction_id: int) -> Announced | None:
+    async def _load_interaction(self, key: tuple[int, int]) -> Announced | None:
+        workspace_id, interaction_id = key
         customer = aliased(CustomerRow)
         community = aliased(CommunityRow)
         statement = (
@@ -192,7 +160,7 @@ async def interaction_received(
                 continue
             if community_pk is not None and event.get("community_id") != community_pk:
                 continue
-            announced = await loader.get(viewer.workspace_id, int(event["id"]))
+            announced = await loader.get((viewer.workspace_id, int(event["id"])))
             if announced is None:
                 # Gone already (a merge moved it? a rollback?) or not ours: nothing to show.
                 continue

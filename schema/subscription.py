@@ -10,6 +10,7 @@ import strawberry
 
 from socialcrm.resolvers import subscriptions
 from socialcrm.schema.interaction import Interaction
+from socialcrm.schema.score_change import DEFAULT_MIN_DELTA, ScoreChange
 
 
 @strawberry.type(
@@ -46,3 +47,37 @@ class Subscription:
         async with contextlib.aclosing(events):
             async for interaction in events:
                 yield interaction
+
+    @strawberry.subscription(
+        description="Each change of a customer's scores or lifecycle stage, as soon as the "
+        "scoring engine stores it: those where some score moved by more than `minDelta` of "
+        "its range, and every stage change. A client that reads too slowly loses the oldest "
+        "undelivered changes."
+    )
+    async def score_changed(
+        self,
+        info: strawberry.Info,
+        customer_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only of this customer (a global id; a merged customer's id "
+                "means the customer it was merged into)."
+            ),
+        ] = None,
+        min_delta: Annotated[
+            float,
+            strawberry.argument(
+                description="The smallest move worth a message, as a fraction of a score's "
+                "range (0.05: 5 points of a 0-100 score, 0.1 of sentiment's -1..1, 0.05 of "
+                "churn risk's 0..1); a change is delivered when its largest move exceeds it. "
+                "0 delivers every move."
+            ),
+        ] = DEFAULT_MIN_DELTA,
+    ) -> AsyncGenerator[ScoreChange, None]:
+        # Imported here: the resolver reads customers, whose resolvers import ``schema``.
+        from socialcrm.resolvers import score_changes
+
+        changes = score_changes.score_changed(info, customer_id, min_delta)
+        async with contextlib.aclosing(changes):
+            async for change in changes:
+                yield change
