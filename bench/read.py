@@ -41,7 +41,9 @@ from sqlalchemy.engine import make_url
 
 from bench import pyspy
 from bench.baseline import asyncpg_dsn
+from bench.database import prepare_database
 from bench.load import LoadResult, run_load, wrk_available
+from bench.procfs import cpu_seconds, database_cpu_seconds
 from bench.seed import SeedResult, describe, seed_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,32 +146,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # --- the database -------------------------------------------------------------------------
 
 
-async def prepare_database(url: str, reuse: bool) -> None:
-    """Create the database (dropping it first unless ``reuse``) and migrate it."""
-    from socialcrm.server.migrations import upgrade_database
-
-    parsed = make_url(url)
-    name = parsed.database
-    if not name:
-        raise SystemExit("the database URL names no database")
-    admin = await asyncpg.connect(asyncpg_dsn(_render(parsed.set(database="postgres"))))
-    try:
-        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        quoted = '"' + name.replace('"', '""') + '"'
-        if exists and not reuse:
-            print(f"dropping database {name} (use --reuse to keep it)")
-            await admin.execute(f"DROP DATABASE {quoted} WITH (FORCE)")
-            exists = False
-        if not exists:
-            await admin.execute(f"CREATE DATABASE {quoted}")
-            print(f"created database {name}")
-    finally:
-        await admin.close()
-    started = time.perf_counter()
-    await upgrade_database(url)
-    print(f"migrated in {time.perf_counter() - started:.1f} s")
-
-
 async def seed_and_token(url: str, customers: int, interactions: int) -> tuple[SeedResult, str]:
     """Seed the workspace (unless present) and create a read token for it."""
     from socialcrm.server.auth import create_token
@@ -189,11 +165,6 @@ async def seed_and_token(url: str, customers: int, interactions: int) -> tuple[S
     finally:
         await engine.dispose()
     return result, token
-
-
-def _render(url: Any) -> str:
-    rendered: str = url.render_as_string(hide_password=False)
-    return rendered
 
 
 # --- processes ------------------------------------------------------------------------------
@@ -275,66 +246,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=5)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux ``/proc``; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children_cpu_seconds(pid: int) -> float:
-    """CPU time of a process's children that have exited and been waited for (``/proc``)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
-
-
-def parent_pid(pid: int) -> int | None:
-    """A process's parent (``/proc``), or None."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-POSTMASTER = -1
-"""The key of ``database_cpu_seconds`` under which backends that exited are counted."""
-
-
-def database_cpu_seconds(url: str) -> dict[int, float]:
-    """CPU seconds used so far by each PostgreSQL backend of the bench database, and (under
-    ``POSTMASTER``) by backends that have exited.
-
-    Only meaningful when PostgreSQL runs on this machine (``/proc``); the backends of the
-    server that is not under load are idle, so the sum over a run is the loaded one's. A pool
-    that opens and closes connections under load leaves backends that exit before the run
-    ends: the postmaster's children time counts them (and any other PostgreSQL process that
-    exited meanwhile, such as an autovacuum worker).
-    """
-
-    async def pids() -> list[int]:
-        conn = await asyncpg.connect(asyncpg_dsn(url))
-        try:
-            rows = await conn.fetch(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        finally:
-            await conn.close()
-        return [row["pid"] for row in rows]
-
-    backends = asyncio.run(pids())
-    used = {pid: cpu_seconds(pid) for pid in backends}
-    postmaster = parent_pid(backends[0]) if backends else None
-    if postmaster is not None:
-        used[POSTMASTER] = children_cpu_seconds(postmaster)
-    return used
 
 
 # --- same data ------------------------------------------------------------------------------

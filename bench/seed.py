@@ -65,9 +65,9 @@ _PHRASES: tuple[str, ...] = (
 )
 _KINDS: tuple[str, ...] = ("message", "comment", "mention", "repost", "email")
 _STAGES: tuple[str, ...] = ("exploration", "formation", "stability", "decline")
-_CITIES: tuple[str, ...] = ("北京", "上海", "深圳", "杭州", "成都", "Hong Kong", "Singapore")
-_SURNAMES: tuple[str, ...] = ("王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴")
-_GIVEN: tuple[str, ...] = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟")
+CITIES: tuple[str, ...] = ("北京", "上海", "深圳", "杭州", "成都", "Hong Kong", "Singapore")
+SURNAMES: tuple[str, ...] = ("王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴")
+GIVEN_NAMES: tuple[str, ...] = tuple("伟芳娜敏静磊洋艳勇军杰娟")
 _EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 _EMPTY_JSON = "{}"
 
@@ -106,26 +106,12 @@ async def seed_workspace(
     async with conn.transaction():
         await conn.execute("SET LOCAL synchronous_commit = off")
         now = datetime.now(UTC)
-        workspace_id: int = await conn.fetchval(
-            "INSERT INTO workspace (slug, name, created_at) VALUES ($1, $2, $3) RETURNING id",
-            slug,
-            f"Benchmark ({customers:,} customers, {interactions:,} interactions)",
-            now,
+        workspace_id, accounts = await create_workspace(
+            conn, slug, f"Benchmark ({customers:,} customers, {interactions:,} interactions)", now
         )
-        accounts: dict[str, int] = {}
-        for channel in CHANNELS:
-            accounts[channel] = await conn.fetchval(
-                "INSERT INTO channel_account (workspace_id, channel, slug, name, settings,"
-                " created_at) VALUES ($1, $2, $3, $4, '{}', $5) RETURNING id",
-                workspace_id,
-                channel,
-                f"{slug}-{channel}",
-                f"Benchmark {channel} account",
-                now,
-            )
         tag_ids = await _insert_tags(conn, workspace_id, now)
 
-        first_customer = await _next_id(conn, "customer")
+        first_customer = await next_id(conn, "customer")
         customer_ids = range(first_customer, first_customer + customers)
         rows["customer"] = await _copy(
             conn, "customer", _CUSTOMER_COLUMNS, _customers(rng, workspace_id, customer_ids)
@@ -134,9 +120,7 @@ async def seed_workspace(
             conn,
             "identity",
             _IDENTITY_COLUMNS,
-            _identities(
-                rng, workspace_id, customer_ids, accounts, await _next_id(conn, "identity")
-            ),
+            _identities(rng, workspace_id, customer_ids, accounts, await next_id(conn, "identity")),
         )
         rows["customer_tag"] = await _copy(
             conn,
@@ -157,7 +141,7 @@ async def seed_workspace(
                 customer_ids,
                 interactions,
                 accounts,
-                await _next_id(conn, "interaction"),
+                await next_id(conn, "interaction"),
             ),
         )
         for table in ("customer", "identity", "interaction"):
@@ -172,7 +156,33 @@ async def seed_workspace(
     return SeedResult(workspace_id, slug, customers, interactions, True, seconds, rows)
 
 
-async def _next_id(conn: asyncpg.Connection, table: str) -> int:
+async def create_workspace(
+    conn: asyncpg.Connection, slug: str, name: str, now: datetime
+) -> tuple[int, dict[str, int]]:
+    """Insert a workspace and one channel account per channel of ``CHANNELS``; returns the
+    workspace's id and the accounts' ids by channel."""
+    workspace_id: int = await conn.fetchval(
+        "INSERT INTO workspace (slug, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+        slug,
+        name,
+        now,
+    )
+    accounts: dict[str, int] = {}
+    for channel in CHANNELS:
+        accounts[channel] = await conn.fetchval(
+            "INSERT INTO channel_account (workspace_id, channel, slug, name, settings,"
+            " created_at) VALUES ($1, $2, $3, $4, '{}', $5) RETURNING id",
+            workspace_id,
+            channel,
+            f"{slug}-{channel}",
+            f"Benchmark {channel} account",
+            now,
+        )
+    return workspace_id, accounts
+
+
+async def next_id(conn: asyncpg.Connection, table: str) -> int:
+    """The first free id of ``table`` (its rows are given explicit ids by COPY)."""
     value: int = await conn.fetchval(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")
     return value
 
@@ -217,7 +227,7 @@ def _customers(rng: random.Random, workspace_id: int, ids: range) -> Iterator[tu
         created = _EPOCH + timedelta(seconds=n * 7)
         chinese = n % 3 != 0
         name = (
-            rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN)
+            rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES) + rng.choice(GIVEN_NAMES)
             if chinese
             else f"Customer {customer_id}"
         )
@@ -229,7 +239,7 @@ def _customers(rng: random.Random, workspace_id: int, ids: range) -> Iterator[tu
             f"user{customer_id}@example.com" if n % 2 == 0 else None,
             f"+86 138{customer_id % 100_000_000:08d}" if n % 4 == 0 else None,
             "zh" if chinese else "en",
-            rng.choice(_CITIES),
+            rng.choice(CITIES),
             rng.choice(_STAGES),
             _EMPTY_JSON,
             created,
