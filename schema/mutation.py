@@ -11,7 +11,14 @@ from typing import Annotated
 
 import strawberry
 
-from socialcrm.resolvers.mutations import channels, communities, customers, interactions, messages
+from socialcrm.resolvers.mutations import (
+    channels,
+    communities,
+    customers,
+    interactions,
+    messages,
+    purchases,
+)
 from socialcrm.schema.enums import MemberRole
 from socialcrm.schema.mutation_types import (
     CommunityMemberPayload,
@@ -24,6 +31,8 @@ from socialcrm.schema.mutation_types import (
     MergeCustomersPayload,
     RecordInteractionInput,
     RecordInteractionPayload,
+    RecordPurchaseInput,
+    RecordPurchasePayload,
     SendMessageInput,
     SendMessagePayload,
     TagCustomerPayload,
@@ -137,7 +146,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Record an interaction by hand (a phone call, a store visit, a note) on "
-        "the `manual` channel; observers and subscribers see it like any other."
+        "the `manual` channel; observers and subscribers see it like any other. Purchases go "
+        "through `recordPurchase`."
     )
     async def record_interaction(
         self,
@@ -145,6 +155,18 @@ class Mutation:
         input: Annotated[RecordInteractionInput, strawberry.argument(description="What happened.")],
     ) -> RecordInteractionPayload:
         return await interactions.record_interaction(info, input)
+
+    @strawberry.mutation(
+        description="Record a purchase by hand: an inbound PURCHASE interaction on the "
+        "`manual` channel with its amount and currency. Live scoring counts it toward the "
+        "customer's value score; observers and subscribers see it like any other interaction."
+    )
+    async def record_purchase(
+        self,
+        info: strawberry.Info,
+        input: Annotated[RecordPurchaseInput, strawberry.argument(description="The purchase.")],
+    ) -> RecordPurchasePayload:
+        return await purchases.record_purchase(info, input)
 
     @strawberry.mutation(
         description="Connect a channel account (admin scope). The channel checks the "

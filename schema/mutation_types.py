@@ -191,7 +191,9 @@ class RecordInteractionInput:
     customer_id: strawberry.ID = strawberry.field(
         description="The customer's global id (a merged customer's id means the survivor)."
     )
-    kind: InteractionKind = strawberry.field(description="What happened: CALL, VISIT, NOTE …")
+    kind: InteractionKind = strawberry.field(
+        description="What happened: CALL, VISIT, NOTE … (not PURCHASE: use `recordPurchase`)."
+    )
     content: str | None = strawberry.field(
         default=None, description="What was said or done, for people."
     )
@@ -217,6 +219,44 @@ class RecordInteractionPayload:
 
     interaction: Interaction | None = strawberry.field(
         default=None, description="The interaction stored; null when nothing was stored."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why nothing was stored; empty on success."
+    )
+
+
+@strawberry.input(description="A purchase recorded by hand (a sale in a store, an order).")
+class RecordPurchaseInput:
+    """Stored as an inbound PURCHASE interaction on the `manual` channel; live scoring
+    counts it toward the customer's value score."""
+
+    customer_id: strawberry.ID = strawberry.field(
+        description="The customer's global id (a merged customer's id means the survivor)."
+    )
+    amount: float = strawberry.field(description="What was paid, in `currency`: above zero.")
+    currency: str = strawberry.field(
+        description="The ISO 4217 code of the currency (`CNY`, `USD` …; case-insensitive)."
+    )
+    occurred_at: datetime | None = strawberry.field(
+        default=None, description="When it happened (not in the future); now when not given."
+    )
+    data: JSON | None = strawberry.field(
+        default=None,
+        description="Structured facts to keep with it (an order number, the items): a JSON "
+        "object. Its `amount` and `currency` are always the input's.",
+    )
+    note: str | None = strawberry.field(
+        default=None, description="What was bought, for people (the interaction's content)."
+    )
+
+
+@strawberry.type(description="The result of `recordPurchase`.")
+class RecordPurchasePayload:
+    """The stored purchase, or why it was not stored."""
+
+    interaction: Interaction | None = strawberry.field(
+        default=None,
+        description="The PURCHASE interaction stored; null when nothing was stored.",
     )
     user_errors: list[UserError] = strawberry.field(
         default_factory=list, description="Why nothing was stored; empty on success."
