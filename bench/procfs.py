@@ -52,24 +52,30 @@ def database_cpu_seconds(url: str) -> dict[int, float]:
     ends: the postmaster's children time counts them (and any other PostgreSQL process that
     exited meanwhile, such as an autovacuum worker).
     """
+    return asyncio.run(database_cpu_seconds_async(url))
 
-    async def pids() -> list[int]:
-        conn = await asyncpg.connect(asyncpg_dsn(url))
-        try:
-            rows = await conn.fetch(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        finally:
-            await conn.close()
-        return [row["pid"] for row in rows]
 
-    backends = asyncio.run(pids())
+async def database_cpu_seconds_async(url: str) -> dict[int, float]:
+    """:func:`database_cpu_seconds` from inside an event loop."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    backends = [row["pid"] for row in rows]
     used = {pid: cpu_seconds(pid) for pid in backends}
     postmaster = parent_pid(backends[0]) if backends else None
     if postmaster is not None:
         used[POSTMASTER] = children_cpu_seconds(postmaster)
     return used
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """Seconds of CPU between two :func:`database_cpu_seconds` readings."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 @dataclass(frozen=True, slots=True)
