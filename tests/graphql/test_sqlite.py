@@ -12,6 +12,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from graphql_seed import T0, Seed, gid
 
+from socialcrm.server import tables
 from socialcrm.server.app import create_app
 from socialcrm.server.auth import create_token
 from socialcrm.server.migrations import upgrade_database
@@ -96,3 +97,121 @@ async def test_customers_on_sqlite(sqlite_app: tuple[httpx.AsyncClient, Any]) ->
     # The compiled reads are PostgreSQL's: on SQLite every request ran the resolvers.
     assert services.graphql_operations["compiled"] == 0
     assert services.graphql_operations["resolvers"] >= 5
+
+
+async def test_understanding_reads_on_sqlite(sqlite_app: tuple[httpx.AsyncClient, Any]) -> None:
+    client, services = sqlite_app
+    seed = Seed(services.sessions)
+    workspace = await seed.add(Workspace(slug="insight", name="Insight"))
+    async with services.sessions() as session, session.begin():
+        token = await create_token(session, workspace.id, "read")
+    mei = await seed.customer(
+        workspace, display_name="Mei", language="zh-CN", stage_set_by="desk (token 1)"
+    )
+    tom = await seed.customer(workspace, display_name="Tom", language="en")
+    newcomer = await seed.customer(workspace, display_name="Newcomer")
+    await seed.score(mei, complaint_count=2, last_complaint_at=T0 + timedelta(days=3))
+    await seed.score(newcomer, purchase_count=1)
+    await seed.interaction(
+        mei,
+        1,
+        content="快递太慢了",
+        sentiment=-0.8,
+        language="zh",
+        is_complaint=True,
+        keywords=["快递", "慢"],
+    )
+    await seed.interaction(
+        tom, 2, content="Great!", sentiment=0.9, language="en", is_complaint=False
+    )
+    await seed.interaction(
+        tom, 3, channel="manual", kind="purchase", amount=99.5, currency="USD", content=None
+    )
+    for day, social_value in ((0, 10.0), (1, 12.5), (5, 20.0)):
+        await seed.add(
+            tables.ScoreHistory(
+                workspace_id=workspace.id,
+                customer_id=mei.id,
+                day=(T0 + timedelta(days=day)).date(),
+                engagement=1.0,
+                influence=2.0,
+                sentiment=-0.5,
+                value=0.0,
+                social_value=social_value,
+                churn_risk=0.25,
+            )
+        )
+    for minutes, (before, after, source) in enumerate(
+        ((None, "exploration", "rule"), ("exploration", "decline", "manual"))
+    ):
+        await seed.add(
+            tables.StageChange(
+                workspace_id=workspace.id,
+                customer_id=mei.id,
+                from_stage=before,
+                to_stage=after,
+                source=source,
+                set_by="desk (token 1)" if source == "manual" else None,
+                changed_at=T0 + timedelta(minutes=minutes),
+            )
+        )
+    await seed.add(
+        tables.Relationship(
+            workspace_id=workspace.id, source_id=newcomer.id, target_id=mei.id, kind="referral"
+        ),
+        tables.Relationship(
+            workspace_id=workspace.id, source_id=tom.id, target_id=mei.id, kind="referral"
+        ),
+    )
+
+    async def run(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        body: dict[str, Any] = response.json()
+        assert "errors" not in body, body
+        return body["data"]
+
+    filtered = await run(
+        """{ zh: customers(filter: {language: ["ZH"], complained: true}) { totalCount }
+             calm: customers(filter: {complained: false}) { edges { node { displayName } } }
+             recent: customers(filter: {complainedSince: "2026-01-04T00:00:00Z"}) {
+               edges { node { displayName } } } }"""
+    )
+    assert filtered["zh"]["totalCount"] == 1
+    assert [e["node"]["displayName"] for e in filtered["calm"]["edges"]] == ["Tom", "Newcomer"]
+    assert [e["node"]["displayName"] for e in filtered["recent"]["edges"]] == ["Mei"]
+    interactions = await run(
+        """{ complaints: interactions(filter: {isComplaint: true, language: ["zh"],
+               sentiment: {max: 0}}) { edges { node { content keywords isComplaint } } }
+             purchases: interactions(filter: {kind: [PURCHASE]}) {
+               edges { node { amount currency keywords language } } } }"""
+    )
+    assert interactions["complaints"]["edges"] == [
+        {"node": {"content": "快递太慢了", "keywords": ["快递", "慢"], "isComplaint": True}}
+    ]
+    assert interactions["purchases"]["edges"] == [
+        {"node": {"amount": 99.5, "currency": "USD", "keywords": [], "language": None}}
+    ]
+    portrait = await run(
+        """query($id: ID!) { customer(id: $id) { lifecycleStageSetBy
+             scoreHistory(since: "2026-01-02T00:00:00Z") { day socialValue }
+             stageHistory { from to source setBy }
+             referrals { brought purchased } } }""",
+        {"id": gid(mei)},
+    )
+    assert portrait["customer"] == {
+        "lifecycleStageSetBy": "desk (token 1)",
+        "scoreHistory": [
+            {"day": "2026-01-02", "socialValue": 12.5},
+            {"day": "2026-01-06", "socialValue": 20.0},
+        ],
+        "stageHistory": [
+            {"from": "EXPLORATION", "to": "DECLINE", "source": "MANUAL", "setBy": "desk (token 1)"},
+            {"from": None, "to": "EXPLORATION", "source": "RULE", "setBy": None},
+        ],
+        "referrals": {"brought": 2, "purchased": 1},
+    }
+    assert services.graphql_operations["compiled"] == 0
