@@ -29,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,9 +130,9 @@ class Run:
     postgres_shared: int
     postgres_cpu_seconds: float
     stats: dict[str, int]
-    statements: Counter[str] = field(default_factory=Counter)
+    statements: dict[str, float] = field(default_factory=dict)
     """Seconds each statement was seen active in a backend of the bench database."""
-    waits: Counter[str] = field(default_factory=Counter)
+    waits: dict[str, float] = field(default_factory=dict)
     output: str = ""
 
 
@@ -185,7 +185,10 @@ def postgres_memory(table: dict[int, tuple[str, int]] | None = None) -> tuple[in
 
 
 async def activity_sampler(
-    url: str, statements: Counter[str], waits: Counter[str], done: threading.Event
+    url: str,
+    statements: defaultdict[str, float],
+    waits: defaultdict[str, float],
+    done: threading.Event,
 ) -> None:
     """Count what the bench database's backends run, every ``SAMPLE_SECONDS``, until done."""
     conn = await asyncpg.connect(asyncpg_dsn(url))
@@ -239,8 +242,8 @@ def run_rescore(args: argparse.Namespace, slug: str, log: Path) -> Run:
     before = asyncio.run(database_stats(url))
     postgres_before, _ = postgres_memory()
     postgres_cpu_before = procfs.children_cpu_seconds(postmaster) if postmaster else 0.0
-    statements: Counter[str] = Counter()
-    waits: Counter[str] = Counter()
+    statements: defaultdict[str, float] = defaultdict(float)
+    waits: defaultdict[str, float] = defaultdict(float)
     done = threading.Event()
     watcher = threading.Thread(
         target=asyncio.run, args=(activity_sampler(url, statements, waits, done),), daemon=True
@@ -351,15 +354,19 @@ def report(run: Run, seeded: SeedResult, baseline: float, number: int) -> None:
         )
     if run.statements:
         print("  PostgreSQL was busy with (seconds seen active, sampled):")
-        for statement, seconds in run.statements.most_common(8):
+        for statement, seconds in _largest(run.statements, 8):
             print(f"    {seconds:7.1f} s  {statement[:150]}")
-        waits = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in run.waits.most_common(5))
+        waits = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in _largest(run.waits, 5))
         print(f"  waiting on: {waits}")
     tail = run.output.strip().splitlines()[-8:]
     if tail:
         print("  scrm said:")
         for line in tail:
             print(f"    {line}")
+
+
+def _largest(values: dict[str, float], count: int) -> list[tuple[str, float]]:
+    return sorted(values.items(), key=lambda item: -item[1])[:count]
 
 
 def profile(args: argparse.Namespace, slug: str) -> None:
