@@ -9,9 +9,10 @@ returns PostgreSQL's text as it is.
 
 What it compiles: the root ``customers``, ``interactions`` and ``communities`` connections
 (every filter, order and cursor), ``customer(id)`` (following merges) and
-``community(id)``, and below them every field of ``Customer``, ``Identity``, ``Scores``,
-``Interaction`` and ``Community`` with their connections' edges, ``pageInfo`` and
-``totalCount``, and ``__typename`` anywhere. Everything else (``node``, ``viewer``,
+``community(id)``, and below them every field of ``Customer`` (its score history, stage
+history and referrals too), ``Identity``, ``Scores``, ``ScorePoint``, ``StageChange``,
+``Referrals``, ``Interaction`` and ``Community`` with their connections' edges,
+``pageInfo`` and ``totalCount``, and ``__typename`` anywhere. Everything else (``node``, ``viewer``,
 ``channels``, mutations) and anything unusual (directives, a field selected twice under
 one key, an interface fragment, SQLite, a request the resolvers must answer with an
 error) runs the resolvers as usual.
