@@ -22,6 +22,7 @@ from socialcrm.server.health import healthz, metrics, readyz
 from socialcrm.server.ingest import recover_pending
 from socialcrm.server.limits import BodySizeLimit
 from socialcrm.server.poller import run_poller
+from socialcrm.server.scoring.periodic import run_rescorer
 from socialcrm.server.services import Services
 from socialcrm.server.settings import Settings, get_settings
 from socialcrm.server.webhooks import webhook_endpoint
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None, plugins: PluginManager | None =
         loops: list[asyncio.Task[object]] = [loop.create_task(recover_pending(services))]
         if settings.poll_interval_seconds > 0:
             loops.append(loop.create_task(run_poller(services)))
+        if settings.rescore_interval_seconds > 0:
+            loops.append(loop.create_task(run_rescorer(services)))
         try:
             yield
         finally:

@@ -51,6 +51,8 @@ from socialcrm.server.interactions import (
     stored_view,
 )
 from socialcrm.server.relations import apply_community, apply_relations
+from socialcrm.server.scoring.announce import ScoreAnnouncement
+from socialcrm.server.scoring.live import on_interaction_stored
 from socialcrm.server.services import Services
 from socialcrm.server.sqltypes import utcnow
 from socialcrm.server.tables import ChannelAccount, Interaction, RawEvent
@@ -72,6 +74,8 @@ class Outcome:
     stored: StoredInteraction | None = None
     reply: OutboundMessage | None = None
     customer_changes: list[CustomerChange] = field(default_factory=list)
+    scores: ScoreAnnouncement | None = None
+    """What storing the interaction did to the customer's scores and stage."""
 
 
 async def receive_webhook(
@@ -204,7 +208,7 @@ async def process_raw_event(
                 replies.append((event, outcome.reply))
             if outcome.stored is not None:
                 services.spawn(
-                    announce(services, outcome.stored, outcome.customer_changes),
+                    announce(services, outcome.stored, outcome.customer_changes, outcome.scores),
                     name=f"announce-{outcome.stored.id}",
                 )
     except Exception as exc:
@@ -352,6 +356,7 @@ async def _store_event(
                 raw=event.raw,
             ),
         )
+        scores = await on_interaction_stored(session, services, row)
         unresolved = await apply_relations(
             session, workspace_id, customer.id, event.relations, event.occurred_at
         )
@@ -361,6 +366,7 @@ async def _store_event(
     return Outcome(
         stored=stored_view(row, account_slug=account.slug, sender=event.sender),
         customer_changes=changes,
+        scores=scores,
     )
 
 
@@ -440,10 +446,12 @@ async def _passive_reply(
                     data={"passive": True, "message": asdict(reply)},
                 ),
             )
+            scores = await on_interaction_stored(session, services, row)
     except IntegrityError:
         return None  # another delivery of this event already answered it
     services.spawn(
-        announce(services, stored_view(row, account_slug=account.slug)), name="announce-reply"
+        announce(services, stored_view(row, account_slug=account.slug), scores=scores),
+        name="announce-reply",
     )
     return reply
 

@@ -17,7 +17,9 @@ from sqlmodel import col
 
 from socialcrm.plugins.manager import await_me_maybe
 from socialcrm.plugins.models import CustomerChange, IdentityRef, StoredInteraction
-from socialcrm.server.bus import interactions_topic
+from socialcrm.server.bus import interactions_topic, scores_topic
+from socialcrm.server.scoring.announce import ScoreAnnouncement
+from socialcrm.server.scoring.live import on_interaction_stored
 from socialcrm.server.services import Services
 from socialcrm.server.sqltypes import utcnow
 from socialcrm.server.tables import Community, Customer, Interaction
@@ -127,8 +129,10 @@ async def announce(
     services: Services,
     interaction: StoredInteraction,
     customer_changes: list[CustomerChange] | None = None,
+    scores: ScoreAnnouncement | None = None,
 ) -> None:
-    """Run the observer hooks for a stored interaction, then publish it on the bus.
+    """Run the observer hooks for a stored interaction, then publish it on the bus, then
+    announce what it did to the customer's scores and stage (``announce_scores``).
 
     Observer failures are logged and never stop the publication.
     """
@@ -140,6 +144,17 @@ async def announce(
         except Exception:
             log.exception("an scrm_interaction_stored observer failed on %s", interaction.id)
     await services.bus.publish(interactions_topic(interaction.workspace_id), envelope(interaction))
+    if scores is not None:
+        await announce_scores(services, scores)
+
+
+async def announce_scores(services: Services, scores: ScoreAnnouncement) -> None:
+    """Run ``scrm_customer_changed`` for a committed score update's customer changes (a stage
+    change, a language learned) and publish its envelope on the scores topic."""
+    for change in scores.customer_changes:
+        await notify_customer_changed(services, change)
+    if scores.envelope is not None:
+        await services.bus.publish(scores_topic(scores.workspace_id), scores.envelope)
 
 
 async def notify_customer_changed(services: Services, change: CustomerChange) -> None:
@@ -203,5 +218,6 @@ async def record_manual_interaction(
             customer.last_seen_at is None or occurred_at > customer.last_seen_at
         ):
             customer.last_seen_at = occurred_at
-    await announce(services, stored_view(row))
+        scores = await on_interaction_stored(session, services, row)
+    await announce(services, stored_view(row), scores=scores)
     return row

@@ -20,6 +20,7 @@ from socialcrm.plugins.models import (
 from socialcrm.server.accounts import account_context
 from socialcrm.server.errors import ChangeRejected
 from socialcrm.server.interactions import NewInteraction, add_interaction, announce, stored_view
+from socialcrm.server.scoring.live import on_interaction_stored
 from socialcrm.server.services import Services
 from socialcrm.server.sqltypes import utcnow
 from socialcrm.server.tables import ChannelAccount, Customer, Identity, Interaction
@@ -98,8 +99,10 @@ async def send_message(
                 raw=result.raw,
             ),
         )
+        scores = await on_interaction_stored(session, services, row)
     services.spawn(
-        announce(services, stored_view(row, account_slug=account.slug)), name="announce-send"
+        announce(services, stored_view(row, account_slug=account.slug), scores=scores),
+        name="announce-send",
     )
     return SendOutcome(interaction=row, result=result)
 

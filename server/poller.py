@@ -87,7 +87,7 @@ async def poll_account(services: Services, channel: Channel, account: ChannelAcc
         if outcome.stored is not None:
             stored += 1
             services.spawn(
-                announce(services, outcome.stored, outcome.customer_changes),
+                announce(services, outcome.stored, outcome.customer_changes, outcome.scores),
                 name=f"announce-{outcome.stored.id}",
             )
     await context.state.set(CURSOR_KEY, result.cursor)

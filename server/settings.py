@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     compiled_reads: bool = True
     """Answer the queries ``socialcrm.resolvers.compiled`` knows with one SQL statement that builds
     the JSON in PostgreSQL; every other query (and every query on SQLite) runs the resolvers."""
+    live_scoring: bool = True
+    """Update a customer's scores and stage as each of their interactions is stored; off, only
+    the batch rescore (``scrm rescore``, the periodic rescore) moves them."""
+    rescore_interval_seconds: float = 3600.0
+    """How often each workspace is rescored in the background (docs/scoring.md); 0 turns the
+    periodic rescore off."""
 
 
 @lru_cache(maxsize=1)
