@@ -21,6 +21,7 @@ from socialcrm.resolvers.mutations import (
 )
 from socialcrm.schema.enums import MemberRole
 from socialcrm.schema.mutation_types import (
+    ClearLifecycleStageInput,
     CommunityMemberPayload,
     ConnectChannelInput,
     ConnectChannelPayload,
@@ -28,6 +29,7 @@ from socialcrm.schema.mutation_types import (
     CreateCommunityPayload,
     CreateCustomerInput,
     CreateCustomerPayload,
+    LifecycleStagePayload,
     MergeCustomersPayload,
     RecordInteractionInput,
     RecordInteractionPayload,
@@ -35,9 +37,14 @@ from socialcrm.schema.mutation_types import (
     RecordPurchasePayload,
     SendMessageInput,
     SendMessagePayload,
+    SetLifecycleStageInput,
     TagCustomerPayload,
     UpdateCustomerInput,
     UpdateCustomerPayload,
+)
+from socialcrm.schema.scoring_settings import (
+    UpdateScoringSettingsInput,
+    UpdateScoringSettingsPayload,
 )
 
 CustomerId = Annotated[strawberry.ID, strawberry.argument(description="The customer's global id.")]
@@ -113,6 +120,38 @@ class Mutation:
         ],
     ) -> MergeCustomersPayload:
         return await customers.merge_customers(info, survivor_id, merged_id)
+
+    @strawberry.mutation(
+        description="Set a customer's lifecycle stage by hand. It stays until "
+        "`clearLifecycleStage` (the stage rules leave it alone meanwhile); the customer's "
+        "`lifecycleStageSetBy` and `stageHistory` record the token that set it, and "
+        "`scoreChanged` subscribers hear of it."
+    )
+    async def set_lifecycle_stage(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            SetLifecycleStageInput, strawberry.argument(description="The customer and stage.")
+        ],
+    ) -> LifecycleStagePayload:
+        from socialcrm.resolvers.mutations.stages import change_stage
+
+        return await change_stage(info, input.customer_id, input.stage)
+
+    @strawberry.mutation(
+        description="Give a customer's lifecycle stage back to the stage rules, which infer "
+        "it again at once; a stage the rules set already stays as it is."
+    )
+    async def clear_lifecycle_stage(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            ClearLifecycleStageInput, strawberry.argument(description="The customer.")
+        ],
+    ) -> LifecycleStagePayload:
+        from socialcrm.resolvers.mutations.stages import change_stage
+
+        return await change_stage(info, input.customer_id, None)
 
     @strawberry.mutation(description="Create a community (a group, a topic, a mailing list).")
     async def create_community(
@@ -191,3 +230,21 @@ class Mutation:
         input: Annotated[SendMessageInput, strawberry.argument(description="The message.")],
     ) -> SendMessagePayload:
         return await messages.send(info, input)
+
+    @strawberry.mutation(
+        description="Change the workspace's scoring parameters (admin scope); only the "
+        "parameters given change, and a refused value changes nothing. Live scoring uses "
+        "them from the next interaction on; `scrm rescore` recomputes every customer with "
+        "them."
+    )
+    async def update_scoring_settings(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            UpdateScoringSettingsInput,  # type: ignore[valid-type]
+            strawberry.argument(description="The parameters to change."),
+        ],
+    ) -> UpdateScoringSettingsPayload:
+        from socialcrm.resolvers.scoring_settings import update_scoring_settings
+
+        return await update_scoring_settings(info, input)

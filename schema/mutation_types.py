@@ -33,7 +33,9 @@ class CreateCustomerInput:
     email: str | None = strawberry.field(default=None, description="Email address.")
     phone: str | None = strawberry.field(default=None, description="Phone number.")
     lifecycle_stage: LifecycleStage | None = strawberry.field(
-        default=None, description="Lifecycle stage; EXPLORATION when not given."
+        default=None,
+        description="The initial lifecycle stage, EXPLORATION when not given; the stage rules "
+        "take over from the customer's first interaction (`setLifecycleStage` pins one).",
     )
     tags: list[str] | None = strawberry.field(
         default=None,
@@ -128,6 +130,39 @@ class MergeCustomersPayload:
     )
     user_errors: list[UserError] = strawberry.field(
         default_factory=list, description="Why nothing was merged; empty on success."
+    )
+
+
+@strawberry.input(description="A lifecycle stage a person sets on a customer.")
+class SetLifecycleStageInput:
+    """The stage stays until `clearLifecycleStage`: the stage rules leave it alone."""
+
+    customer_id: strawberry.ID = strawberry.field(
+        description="The customer's global id (a merged customer's id means the survivor)."
+    )
+    stage: LifecycleStage = strawberry.field(description="The stage to set.")
+
+
+@strawberry.input(description="A customer whose stage goes back to the stage rules.")
+class ClearLifecycleStageInput:
+    """The rules infer the stage again at once."""
+
+    customer_id: strawberry.ID = strawberry.field(
+        description="The customer's global id (a merged customer's id means the survivor)."
+    )
+
+
+@strawberry.type(description="The result of `setLifecycleStage` and `clearLifecycleStage`.")
+class LifecycleStagePayload:
+    """The customer with its stage now, or why it did not change."""
+
+    customer: Customer | None = strawberry.field(
+        default=None,
+        description="The customer after the change (`lifecycleStage`, `lifecycleStageSetBy`, "
+        "`stageHistory`); null when nothing changed.",
+    )
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why the stage did not change; empty on success."
     )
 
 

@@ -14,6 +14,7 @@ from socialcrm.schema.community import Community, CommunityConnection, Community
 from socialcrm.schema.customer import Customer, CustomerConnection, CustomerFilter, CustomerOrder
 from socialcrm.schema.interaction import InteractionConnection, InteractionFilter
 from socialcrm.schema.node import Node
+from socialcrm.schema.scoring_settings import ScoringSettings
 from socialcrm.schema.viewer import Viewer
 
 First = Annotated[
@@ -117,3 +118,12 @@ class Query:
         from socialcrm.resolvers import queries
 
         return await queries.viewer(info)
+
+    @strawberry.field(
+        description="The workspace's scoring parameters (half-lives, weights, stage "
+        "thresholds …), each with its current value; `updateScoringSettings` changes them."
+    )
+    async def scoring_settings(self, info: strawberry.Info) -> ScoringSettings:  # type: ignore[valid-type]
+        from socialcrm.resolvers.scoring_settings import scoring_settings
+
+        return await scoring_settings(info)
