@@ -15,7 +15,9 @@ from socialcrm.server.tables import Workspace
 PURCHASE = """
 mutation Buy($input: RecordPurchaseInput!) {
   recordPurchase(input: $input) {
-    interaction { id channel kind direction content occurredAt data customer { id } }
+    interaction {
+      id channel kind direction content occurredAt data amount currency customer { id }
+    }
     userErrors { field message code }
   }
 }
@@ -64,6 +66,7 @@ async def test_record_purchase(
     )
     assert interaction["content"] == "两件 T 恤"
     assert interaction["data"] == {"order": "SO-1", "amount": 199.5, "currency": "CNY"}
+    assert (interaction["amount"], interaction["currency"]) == (199.5, "CNY")
     assert datetime.fromisoformat(interaction["occurredAt"]) == when
     assert interaction["customer"] == {"id": lin["id"]}
     await asyncio.wait_for(listener, 5)
