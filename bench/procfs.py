@@ -55,8 +55,10 @@ def database_cpu_seconds(url: str) -> dict[int, float]:
     return asyncio.run(database_cpu_seconds_async(url))
 
 
-async def database_cpu_seconds_async(url: str) -> dict[int, float]:
-    """:func:`database_cpu_seconds` from inside an event loop."""
+async def database_cpu_seconds_async(url: str, *, exited: bool = True) -> dict[int, float]:
+    """:func:`database_cpu_seconds` from inside an event loop; without ``exited``, only the
+    backends alive now (on a shared server the postmaster's children time also counts
+    other databases' backends that exited)."""
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         rows = await conn.fetch(
@@ -68,7 +70,7 @@ async def database_cpu_seconds_async(url: str) -> dict[int, float]:
     backends = [row["pid"] for row in rows]
     used = {pid: cpu_seconds(pid) for pid in backends}
     postmaster = parent_pid(backends[0]) if backends else None
-    if postmaster is not None:
+    if exited and postmaster is not None:
         used[POSTMASTER] = children_cpu_seconds(postmaster)
     return used
 

@@ -188,18 +188,24 @@ async def activity_sampler(
     url: str,
     statements: defaultdict[str, float],
     waits: defaultdict[str, float],
+    backend_cpu: dict[int, float],
     done: threading.Event,
 ) -> None:
-    """Count what the bench database's backends run, every ``SAMPLE_SECONDS``, until done."""
+    """Count what the bench database's backends run, and the CPU each has used, every
+    ``SAMPLE_SECONDS`` until done (the CPU of a backend as last seen before it exited)."""
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         while not done.is_set():
             rows = await conn.fetch(
-                "SELECT query, wait_event_type, wait_event FROM pg_stat_activity"
+                "SELECT pid, state, query, wait_event_type, wait_event FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                " AND state = 'active'"
             )
             for row in rows:
+                backend_cpu[row["pid"]] = procfs.cpu_seconds(row["pid"]) or backend_cpu.get(
+                    row["pid"], 0.0
+                )
+                if row["state"] != "active":
+                    continue
                 statements[_one_line(row["query"])] += SAMPLE_SECONDS
                 wait = f"{row['wait_event_type']}:{row['wait_event']}"
                 waits["CPU" if wait == "None:None" else wait] += SAMPLE_SECONDS
@@ -226,27 +232,20 @@ async def database_stats(url: str) -> dict[str, int]:
     return {name: int(row[name] or 0) for name in STAT_COLUMNS}
 
 
-async def postmaster_pid(url: str) -> int | None:
-    """The PostgreSQL server's main process (the parent of a backend), if on this machine."""
-    conn = await asyncpg.connect(asyncpg_dsn(url))
-    try:
-        return procfs.parent_pid(await conn.fetchval("SELECT pg_backend_pid()"))
-    finally:
-        await conn.close()
-
-
 def run_rescore(args: argparse.Namespace, slug: str, log: Path) -> Run:
     """Run ``scrm rescore --workspace SLUG`` once and measure it."""
     url = args.database_url
-    postmaster = asyncio.run(postmaster_pid(url))
     before = asyncio.run(database_stats(url))
     postgres_before, _ = postgres_memory()
-    postgres_cpu_before = procfs.children_cpu_seconds(postmaster) if postmaster else 0.0
+    cpu_before = asyncio.run(procfs.database_cpu_seconds_async(url))
     statements: defaultdict[str, float] = defaultdict(float)
     waits: defaultdict[str, float] = defaultdict(float)
+    backend_cpu: dict[int, float] = {}
     done = threading.Event()
     watcher = threading.Thread(
-        target=asyncio.run, args=(activity_sampler(url, statements, waits, done),), daemon=True
+        target=asyncio.run,
+        args=(activity_sampler(url, statements, waits, backend_cpu, done),),
+        daemon=True,
     )
     watcher.start()
     started = time.perf_counter()
@@ -269,9 +268,9 @@ def run_rescore(args: argparse.Namespace, slug: str, log: Path) -> Run:
     watcher.join()
     time.sleep(0.5)  # let the backends exit and flush their statistics
     after = asyncio.run(database_stats(url))
-    postgres_cpu = (
-        procfs.children_cpu_seconds(postmaster) - postgres_cpu_before if postmaster else 0.0
-    )
+    # Backends of the bench database only: the postmaster's children time would also count
+    # whatever else exited meanwhile on a shared server (other databases' backends).
+    postgres_cpu = sum(seconds - cpu_before.get(pid, 0.0) for pid, seconds in backend_cpu.items())
     return Run(
         returncode=process.returncode,
         seconds=seconds,
@@ -338,8 +337,8 @@ def report(run: Run, seeded: SeedResult, baseline: float, number: int) -> None:
         f"+ shared {run.postgres_shared / GIB:.2f} GiB"
     )
     print(
-        f"                     CPU {run.postgres_cpu_seconds:.1f} s (backends that exited during "
-        f"the run); temp files {stats['temp_files']} "
+        f"                     CPU {run.postgres_cpu_seconds:.1f} s (the bench database's "
+        f"backends, sampled); temp files {stats['temp_files']} "
         f"({stats['temp_bytes'] / GIB:.2f} GiB)"
     )
     print(
