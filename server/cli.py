@@ -535,6 +535,95 @@ def _mask(text: str, secrets: list[str]) -> str:
     return text
 
 
+# scores -------------------------------------------------------------------------------------
+
+RESCORE_STEPS = {"read": 0, "compute": 4, "write": 5}
+"""Where each phase of a rescore starts on its progress bar (4 reads, compute, 5 writes)."""
+
+
+@app.command()
+def rescore(
+    workspace: Annotated[
+        str | None,
+        typer.Option(metavar="SLUG", help="Rescore this workspace only (default: every one)."),
+    ] = None,
+) -> None:
+    """Recompute every customer's scores and lifecycle stage from their whole history."""
+    results = _run(_rescore(_settings(), workspace))
+    out = _out()
+    for slug, result in results:
+        out.print(
+            f"{slug}: {result.customers} customers rescored in {result.seconds:.1f}s "
+            f"({result.written} written, {result.stage_changes} stage changes)"
+        )
+    if not results:
+        out.print("No workspace to rescore.")
+
+
+async def _rescore(settings: Settings, slug: str | None) -> list[tuple[str, Any]]:
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    from socialcrm.server.auth import Authenticator
+    from socialcrm.server.bus import create_bus
+    from socialcrm.server.db import create_engine, session_factory
+    from socialcrm.server.scoring.batch import rescore_workspace
+    from socialcrm.server.services import Services
+    from socialcrm.server.tables import Workspace
+
+    engine = create_engine(settings.database_url, pool_size=2)
+    sessions = session_factory(engine)
+    # Stage changes run the plugins' scrm_customer_changed hooks and go out on the bus, as
+    # the server's own rescores do.
+    services = Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        plugins=PluginManager(),
+        bus=create_bus(settings),
+        auth=Authenticator(sessions),
+    )
+    results: list[tuple[str, Any]] = []
+    try:
+        async with sessions() as session:
+            if slug is not None:
+                targets = [(await _workspace_id(session, slug), slug)]
+            else:
+                rows = await session.execute(
+                    select(col(Workspace.id), col(Workspace.slug)).order_by(col(Workspace.id))
+                )
+                targets = [(int(row[0] or 0), str(row[1])) for row in rows]
+        await services.bus.start()
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=_err(), transient=False) as bar:
+            for workspace_id, name in targets:
+                task = bar.add_task(f"{name}: read", total=10)
+
+                def show(
+                    phase: str, done: int, total: int, task: Any = task, name: str = name
+                ) -> None:
+                    if phase == "announce":
+                        bar.update(task, description=f"{name}: announce {done}/{total}")
+                    else:
+                        bar.update(
+                            task,
+                            description=f"{name}: {phase}",
+                            completed=RESCORE_STEPS[phase] + done,
+                        )
+
+                result = await rescore_workspace(services, workspace_id, progress=show)
+                bar.update(task, description=f"{name}: done", completed=10)
+                results.append((name, result))
+    finally:
+        await services.bus.stop()
+        await engine.dispose()
+    return results
+
+
 # schema -------------------------------------------------------------------------------------
 
 

@@ -149,8 +149,8 @@ async def announce(
 
 
 async def announce_scores(services: Services, scores: ScoreAnnouncement) -> None:
-    """Run ``scrm_customer_changed`` for a committed score update's customer changes (a stage
-    change, a language learned) and publish its envelope on the scores topic."""
+    """Run ``scrm_customer_changed`` for a committed score update's stage change and publish
+    its envelope on the scores topic."""
     for change in scores.customer_changes:
         await notify_customer_changed(services, change)
     if scores.envelope is not None:

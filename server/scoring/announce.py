@@ -18,8 +18,8 @@ class ScoreAnnouncement:
     """A customer's score move and stage change, to announce once committed.
 
     ``envelope`` is the ``scores_topic`` message (None when no score moved and the stage
-    stayed); ``customer_changes`` are the ``scrm_customer_changed`` events (a ``stage``
-    change, a language learned from a text).
+    stayed); ``customer_changes`` are the ``scrm_customer_changed`` events of a stage
+    change (change ``stage``).
     """
 
     workspace_id: int

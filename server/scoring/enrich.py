@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from socialcrm.plugins.models import CustomerChange, InteractionKind
+from socialcrm.plugins.models import InteractionKind
 from socialcrm.server.scoring.settings import CURRENCY_CODE, ScoringParameters
 from socialcrm.server.services import Services
 from socialcrm.server.tables import Customer, Interaction
@@ -54,10 +54,9 @@ def purchase_money(data: dict[str, Any], p: ScoringParameters) -> Money:
 
 async def enrich(
     services: Services, row: Interaction, customer: Customer, p: ScoringParameters
-) -> list[CustomerChange]:
+) -> None:
     """Fill the row's analysis and purchase columns; set the customer's language when it is
-    unknown. Returns the customer change to announce, if any."""
-    changes: list[CustomerChange] = []
+    still unknown (from what the customer wrote, never from what the brand sent)."""
     if row.kind == str(InteractionKind.PURCHASE):
         money = purchase_money(row.data, p)
         row.amount, row.currency = money.amount, money.currency
@@ -69,14 +68,14 @@ async def enrich(
                 row.data.get("amount"),
             )
     if not getattr(services.settings, "text_analysis", False) or not (row.content or "").strip():
-        return changes
+        return
     from socialcrm.server.analysis import analyze_text
 
     analysis = await analyze_text(
         services.plugins, row.content or "", channel=row.channel, language_hint=customer.language
     )
     if analysis is None:
-        return changes
+        return
     row.language = analysis.language
     row.sentiment = analysis.sentiment
     row.is_complaint = analysis.is_complaint
@@ -87,10 +86,3 @@ async def enrich(
         and analysis.language != UNDETERMINED
     ):
         customer.language = analysis.language
-        assert customer.id is not None
-        changes.append(
-            CustomerChange(
-                customer.workspace_id, customer.id, "updated", {"language": analysis.language}
-            )
-        )
-    return changes

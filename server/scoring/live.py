@@ -58,7 +58,7 @@ async def on_interaction_stored(
     assert customer is not None and customer.id is not None
     p = await load_settings(session, customer.workspace_id)
     announcement = ScoreAnnouncement(customer.workspace_id)
-    announcement.customer_changes += await enrich(services, row, customer, p)
+    await enrich(services, row, customer, p)
     if not services.settings.live_scoring:
         return announcement
     score = await locked_score(session, customer)

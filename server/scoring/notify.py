@@ -13,6 +13,8 @@ from socialcrm.server.services import Services
 
 PENDING = "scrm.score_announcements"
 """The ``session.info`` key of the announcements waiting for the session's commit."""
+LISTENING = "scrm.score_announcements.listening"
+"""Set in ``session.info`` once the session's commit and rollback listeners are in place."""
 
 
 def announce_after_commit(
@@ -21,22 +23,17 @@ def announce_after_commit(
     """Announce ``announcement`` in the background once ``session`` commits (never when it
     rolls back): the bus and the hooks must not tell of a change that did not happen."""
     sync = session.sync_session
-    pending: list[ScoreAnnouncement] | None = sync.info.get(PENDING)
-    if pending is None:
-        pending = sync.info[PENDING] = []
+    if LISTENING not in sync.info:
+        sync.info[LISTENING] = True
 
         def committed(_session: Any) -> None:
-            waiting = list(sync.info.pop(PENDING, []))
-            event.remove(sync, "after_commit", committed)
-            event.remove(sync, "after_soft_rollback", rolled_back)
-            for item in waiting:
+            for item in sync.info.pop(PENDING, []):
                 services.spawn(announce_scores(services, item), name="announce-scores")
 
-        def rolled_back(_session: Any, _previous: Any) -> None:
+        def rolled_back(_session: Any) -> None:
             sync.info.pop(PENDING, None)
-            event.remove(sync, "after_commit", committed)
-            event.remove(sync, "after_soft_rollback", rolled_back)
 
+        # The listeners live as long as the session; they do nothing while nothing waits.
         event.listen(sync, "after_commit", committed)
-        event.listen(sync, "after_soft_rollback", rolled_back)
-    pending.append(announcement)
+        event.listen(sync, "after_rollback", rolled_back)
+    sync.info.setdefault(PENDING, []).append(announcement)
