@@ -523,10 +523,12 @@ def referrals_of(workspace_id: int | BindParameter[int], customer_id: Any) -> Se
     """``(customer_id, brought, purchased)`` of the customers ``customer_id`` matches (a list
     of ids, or a column of an enclosing query): how many customers each brought through
     referral edges (the newcomer is the edge's source, the referrer its target), and how
-    many of those have made a purchase. Customers who brought nobody have no row."""
+    many of those have a purchase interaction, as
+    ``socialcrm.server.scoring.referrals.referral_counts`` counts them. Customers who
+    brought nobody have no row."""
     edge = relationship
     source = edge.c.source_id
-    purchased = case((func.coalesce(score.c.purchase_count, 0) > 0, source))
+    bought = exists().where(interaction.c.customer_id == source, interaction.c.kind == "purchase")
     brought_here = (
         edge.c.target_id.in_(list(customer_id))
         if isinstance(customer_id, Sequence)
@@ -536,9 +538,8 @@ def referrals_of(workspace_id: int | BindParameter[int], customer_id: Any) -> Se
         select(
             edge.c.target_id.label("customer_id"),
             func.count(source.distinct()).label("brought"),
-            func.count(purchased.distinct()).label("purchased"),
+            func.count(case((bought, source)).distinct()).label("purchased"),
         )
-        .select_from(edge.outerjoin(score, score.c.customer_id == source))
         .where(edge.c.workspace_id == workspace_id, edge.c.kind == "referral", brought_here)
         .group_by(edge.c.target_id)
     )

@@ -1023,7 +1023,11 @@ UNDERSTANDING_CORPUS = [
         "alice_mail",
     ),
     _interaction_filter_case(
-        "kind-purchase", lambda seeded: {"kind": ["PURCHASE"]}, "gina_purchase", "gina_order"
+        "kind-purchase",
+        lambda seeded: {"kind": ["PURCHASE"]},
+        "gina_purchase",
+        "gina_order",
+        "chen_purchase",
     ),
     Case(
         "interactions-analysis",

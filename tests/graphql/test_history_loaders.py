@@ -78,10 +78,20 @@ async def _populate(sessions: Any, workspace_id: int, customers: int) -> None:
         )
         # Each customer was brought by the one stored before it; every other one purchased.
         await session.execute(
-            insert(tables.Score),
+            insert(tables.Interaction),
             [
-                {"workspace_id": workspace_id, "customer_id": pk, "purchase_count": i % 2}
-                for i, pk in enumerate(ids)
+                {
+                    "workspace_id": workspace_id,
+                    "customer_id": pk,
+                    "channel": "manual",
+                    "kind": "purchase",
+                    "direction": "inbound",
+                    "occurred_at": T0,
+                    "data": {},
+                    "raw": {},
+                    "keywords": [],
+                }
+                for pk in ids[1::2]
             ],
         )
         await session.execute(

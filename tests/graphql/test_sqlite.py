@@ -111,7 +111,6 @@ async def test_understanding_reads_on_sqlite(sqlite_app: tuple[httpx.AsyncClient
     tom = await seed.customer(workspace, display_name="Tom", language="en")
     newcomer = await seed.customer(workspace, display_name="Newcomer")
     await seed.score(mei, complaint_count=2, last_complaint_at=T0 + timedelta(days=3))
-    await seed.score(newcomer, purchase_count=1)
     await seed.interaction(
         mei,
         1,

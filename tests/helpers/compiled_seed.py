@@ -438,6 +438,18 @@ _A_INTERACTIONS: dict[str, tuple[str, dict[str, Any]]] = {
             "currency": "CNY",
         },
     ),
+    # Brought by alice: her referrals count one buyer.
+    "chen_purchase": (
+        "chen",
+        {
+            "channel": "shop",
+            "kind": "purchase",
+            "direction": "inbound",
+            "occurred_at": at(20),
+            "amount": 0.1,
+            "currency": "JPY",
+        },
+    ),
     "gina_order": (
         "gina",
         {
