@@ -125,7 +125,10 @@ class Run:
     seconds: float
     peak_resident: int
     cpu_seconds: float
+    backends_peak_private: int
+    """The bench database's backends: their private memory at its peak, added up."""
     postgres_peak_private: int
+    """Every PostgreSQL process on the machine (other databases' too)."""
     postgres_private_before: int
     postgres_shared: int
     postgres_cpu_seconds: float
@@ -184,31 +187,44 @@ def postgres_memory(table: dict[int, tuple[str, int]] | None = None) -> tuple[in
     return private, shared
 
 
-async def activity_sampler(
-    url: str,
-    statements: defaultdict[str, float],
-    waits: defaultdict[str, float],
-    backend_cpu: dict[int, float],
-    done: threading.Event,
-) -> None:
-    """Count what the bench database's backends run, and the CPU each has used, every
-    ``SAMPLE_SECONDS`` until done (the CPU of a backend as last seen before it exited)."""
+@dataclass
+class Backends:
+    """What the bench database's backends did during a run, sampled every ``SAMPLE_SECONDS``
+    (a backend's CPU as last seen before it exited)."""
+
+    statements: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    """Seconds each statement was seen active."""
+    waits: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    cpu: dict[int, float] = field(default_factory=dict)
+    peak_private: int = 0
+    """The most private memory the backends held at once, added up."""
+
+    def sample(self, rows: list[asyncpg.Record]) -> None:
+        """Account one sample of ``pg_stat_activity`` rows."""
+        private = 0
+        for row in rows:
+            pid = row["pid"]
+            self.cpu[pid] = procfs.cpu_seconds(pid) or self.cpu.get(pid, 0.0)
+            private += procfs.memory(pid).anonymous
+            if row["state"] != "active":
+                continue
+            self.statements[_one_line(row["query"])] += SAMPLE_SECONDS
+            wait = f"{row['wait_event_type']}:{row['wait_event']}"
+            self.waits["CPU" if wait == "None:None" else wait] += SAMPLE_SECONDS
+        self.peak_private = max(self.peak_private, private)
+
+
+async def sample_backends(url: str, backends: Backends, done: threading.Event) -> None:
+    """Sample the bench database's backends until ``done``."""
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         while not done.is_set():
-            rows = await conn.fetch(
-                "SELECT pid, state, query, wait_event_type, wait_event FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            for row in rows:
-                backend_cpu[row["pid"]] = procfs.cpu_seconds(row["pid"]) or backend_cpu.get(
-                    row["pid"], 0.0
+            backends.sample(
+                await conn.fetch(
+                    "SELECT pid, state, query, wait_event_type, wait_event FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
-                if row["state"] != "active":
-                    continue
-                statements[_one_line(row["query"])] += SAMPLE_SECONDS
-                wait = f"{row['wait_event_type']}:{row['wait_event']}"
-                waits["CPU" if wait == "None:None" else wait] += SAMPLE_SECONDS
+            )
             await asyncio.sleep(SAMPLE_SECONDS)
     finally:
         await conn.close()
@@ -238,14 +254,10 @@ def run_rescore(args: argparse.Namespace, slug: str, log: Path) -> Run:
     before = asyncio.run(database_stats(url))
     postgres_before, _ = postgres_memory()
     cpu_before = asyncio.run(procfs.database_cpu_seconds_async(url))
-    statements: defaultdict[str, float] = defaultdict(float)
-    waits: defaultdict[str, float] = defaultdict(float)
-    backend_cpu: dict[int, float] = {}
+    backends = Backends()
     done = threading.Event()
     watcher = threading.Thread(
-        target=asyncio.run,
-        args=(activity_sampler(url, statements, waits, backend_cpu, done),),
-        daemon=True,
+        target=asyncio.run, args=(sample_backends(url, backends, done),), daemon=True
     )
     watcher.start()
     started = time.perf_counter()
@@ -270,19 +282,20 @@ def run_rescore(args: argparse.Namespace, slug: str, log: Path) -> Run:
     after = asyncio.run(database_stats(url))
     # Backends of the bench database only: the postmaster's children time would also count
     # whatever else exited meanwhile on a shared server (other databases' backends).
-    postgres_cpu = sum(seconds - cpu_before.get(pid, 0.0) for pid, seconds in backend_cpu.items())
+    postgres_cpu = sum(seconds - cpu_before.get(pid, 0.0) for pid, seconds in backends.cpu.items())
     return Run(
         returncode=process.returncode,
         seconds=seconds,
         peak_resident=max(sampler.peak_resident, usage.ru_maxrss * 1024),
         cpu_seconds=usage.ru_utime + usage.ru_stime,
+        backends_peak_private=backends.peak_private,
         postgres_peak_private=sampler.postgres_peak_private,
         postgres_private_before=postgres_before,
         postgres_shared=sampler.postgres_shared,
         postgres_cpu_seconds=postgres_cpu,
         stats={name: after[name] - before[name] for name in STAT_COLUMNS},
-        statements=statements,
-        waits=waits,
+        statements=backends.statements,
+        waits=backends.waits,
         output=log.read_text(errors="replace"),
     )
 
@@ -332,9 +345,13 @@ def report(run: Run, seeded: SeedResult, baseline: float, number: int) -> None:
         f"{seeded.customers / run.seconds:,.0f} customers/s"
     )
     print(
-        f"  PostgreSQL         peak private memory {run.postgres_peak_private / GIB:.2f} GiB "
-        f"(all its processes; {run.postgres_private_before / GIB:.2f} GiB before the run) "
-        f"+ shared {run.postgres_shared / GIB:.2f} GiB"
+        f"  PostgreSQL         peak private memory of the bench database's backends "
+        f"{run.backends_peak_private / GIB:.2f} GiB + shared {run.postgres_shared / GIB:.2f} GiB"
+    )
+    print(
+        f"                     (all PostgreSQL processes: peak private "
+        f"{run.postgres_peak_private / GIB:.2f} GiB, {run.postgres_private_before / GIB:.2f} GiB "
+        "before the run)"
     )
     print(
         f"                     CPU {run.postgres_cpu_seconds:.1f} s (the bench database's "
