@@ -63,7 +63,9 @@ class UpdateCustomerInput:
         default=strawberry.UNSET, description="Phone number; null clears it."
     )
     lifecycle_stage: LifecycleStage | None = strawberry.field(
-        default=strawberry.UNSET, description="Lifecycle stage."
+        default=strawberry.UNSET,
+        description="Lifecycle stage: a different one is set by hand, as `setLifecycleStage` "
+        "sets it (the rules leave it alone until `clearLifecycleStage`).",
     )
     tags: list[str] | None = strawberry.field(
         default=strawberry.UNSET,

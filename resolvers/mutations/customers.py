@@ -15,6 +15,7 @@ from socialcrm.resolvers.mutations.base import (
     transaction,
     user_error,
 )
+from socialcrm.resolvers.mutations.stages import token_label
 from socialcrm.schema.customer import Customer
 from socialcrm.schema.mutation_types import (
     CreateCustomerInput,
@@ -28,6 +29,7 @@ from socialcrm.schema.node import to_global_id
 from socialcrm.server import customers, tags
 from socialcrm.server.customers import customer_change
 from socialcrm.server.errors import ChangeRejected
+from socialcrm.server.scoring.manual import set_manual_stage
 
 
 async def create_customer(
@@ -85,6 +87,7 @@ async def update_customer(
             raise ChangeRejected(
                 "lifecycleStage cannot be null", code="INVALID", field="lifecycleStage"
             )
+        stage = changes.pop("lifecycle_stage", None)
         customer_id = decode_id(global_id, "Customer", "id")
         async with transaction(services) as session:
             found = await customers.get_customer(session, viewer.workspace_id, customer_id)
@@ -93,6 +96,11 @@ async def update_customer(
             row, changed = await customers.update_customer(
                 session, viewer.workspace_id, target, changes
             )
+            if stage is not None and row.lifecycle_stage != stage:
+                # A stage a person gives is set by hand, as setLifecycleStage does it.
+                set_by = await token_label(session, viewer)
+                await set_manual_stage(session, services, row, stage, set_by)
+                changed["lifecycle_stage"] = stage
             if data.tags is not strawberry.UNSET:
                 names, added, removed = await tags.set_customer_tags(
                     session, viewer.workspace_id, target, data.tags or []

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from helpers.compiled_seed import HANK_HISTORY_DAYS, CompiledSeed, at, seed_compiled
+from helpers.compiled_seed import HANK_HISTORY_DAYS, CompiledSeed, at, pk, seed_compiled
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from socialcrm.plugins.manager import PluginManager
@@ -31,6 +31,7 @@ from socialcrm.schema.customer import MAX_SCORE_HISTORY_POINTS
 from socialcrm.schema.node import to_global_id
 from socialcrm.server import read
 from socialcrm.server.app import create_app
+from socialcrm.server.scoring.referrals import referral_counts
 from socialcrm.server.settings import Settings
 
 MAX_PAGES = 20
@@ -1130,6 +1131,24 @@ async def test_float_fields_are_written_as_floats(servers: Servers, seeded: Comp
     assert got.execution == "compiled"
     typed_got, typed_expected = _typed(got.body), _typed(expected.body)
     assert typed_got == typed_expected, "\n".join(differences(typed_got, typed_expected)[:20])
+
+
+async def test_referrals_count_as_the_scoring_engine_does(
+    servers: Servers, seeded: CompiledSeed, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    query = "{ customers(first: 100) { edges { node { id referrals { brought purchased } } } } }"
+    got, expected = await servers.both(query, token=seeded.a.token)
+    assert got.execution == "compiled"
+    assert_same(got, expected)
+    listed = listed_customers(seeded)
+    async with sessions() as session:
+        counts = await referral_counts(session, [pk(row) for row in listed.values()])
+    answered = {
+        node["id"]: (node["referrals"]["brought"], node["referrals"]["purchased"])
+        for node in edges_of(expected.body["data"]["customers"], "node")
+    }
+    assert answered == {gid(row): counts[pk(row)] for row in listed.values()}
+    assert answered[gid(seeded.a.customers["alice"])] == (3, 1)
 
 
 # -- page walks ---------------------------------------------------------------------------------

@@ -78,3 +78,27 @@ async def test_recorded_interactions_and_purchases_move_scores_live(
         [purchase] = await changes(sub, 1)
         assert purchase["deltas"]["value"] > 0
         assert purchase["scores"]["value"] > visit["scores"]["value"]
+
+
+async def test_a_stage_set_by_hand_reaches_subscribers(
+    live_server: LiveServer,
+    sessions: async_sessionmaker[AsyncSession],
+    workspace: Workspace,
+    admin_token: str,
+) -> None:
+    bo = await add_customer(sessions, workspace, "Bo")
+    async with Subscriber(live_server.ws_url, token=admin_token, query=SCORE_CHANGED) as sub:
+        await live_server.wait_subscribers(scores_topic(workspace.id), 1)  # type: ignore[arg-type]
+        await mutate(
+            live_server,
+            admin_token,
+            """mutation($input: SetLifecycleStageInput!) { setLifecycleStage(input: $input) {
+                customer { lifecycleStage } userErrors { code message } } }""",
+            {"input": {"customerId": gid(bo), "stage": "STABILITY"}},
+        )
+        [change] = await changes(sub, 1)
+        assert change["customer"]["displayName"] == "Bo"
+        assert (change["previousLifecycleStage"], change["lifecycleStage"]) == (
+            "EXPLORATION",
+            "STABILITY",
+        )
