@@ -100,3 +100,24 @@ async def test_refusals_change_nothing(
     )
     assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await snapshot(workspace.id) == before
+
+
+async def test_update_customer_sets_a_new_stage_by_hand(graphql: Any, write_token: str) -> None:
+    lin = await create(graphql, write_token, displayName="Lin")
+    update = f"""mutation($id: ID!, $input: UpdateCustomerInput!) {{
+      updateCustomer(id: $id, input: $input) {{ {FIELDS} }} }}"""
+    # The same stage again (a form sending every field) pins nothing.
+    same = await graphql(
+        update,
+        {"id": lin["id"], "input": {"lifecycleStage": "EXPLORATION", "email": "l@example.com"}},
+        token=write_token,
+    )
+    customer = same["data"]["updateCustomer"]["customer"]
+    assert (customer["lifecycleStageSetBy"], customer["stageHistory"]) == (None, [])
+    answer = await graphql(
+        update, {"id": lin["id"], "input": {"lifecycleStage": "FORMATION"}}, token=write_token
+    )
+    customer = answer["data"]["updateCustomer"]["customer"]
+    assert customer["lifecycleStage"] == "FORMATION"
+    assert SET_BY.match(customer["lifecycleStageSetBy"])
+    assert customer["stageHistory"][0]["source"] == "MANUAL"
