@@ -234,10 +234,10 @@ def demo() -> None:
 
 async def _load_demo(settings: Settings) -> Any:
     from socialcrm.server.demo import load_demo
+    from socialcrm.server.standalone import standalone_services
 
-    plugins = PluginManager()
-    async with _database(settings) as sessions:
-        return await load_demo(sessions, plugins, public_url=settings.public_url)
+    async with standalone_services(settings) as services:
+        return await load_demo(services, public_url=settings.public_url)
 
 
 # tokens -------------------------------------------------------------------------------------

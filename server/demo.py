@@ -1,19 +1,26 @@
 """The demo workspace ``demo``: a small coffee brand with customers on WeChat, Weibo and email.
 
 ``scrm demo`` (and ``make run``) loads it so a fresh checkout has something to query: about
-forty customers with their identities, tags, lifecycle stages and scores, four communities
-with members, admins and opinion leaders, a few hundred interactions in Chinese and English
-over the last sixty days (messages, comments, mentions, reposts, follows, complaints), the
-customer-to-customer edges they reveal, and connected channel accounts whose webhook URLs
-answer.
+forty customers with their identities and tags, four communities with members, admins and
+opinion leaders, a few hundred interactions in Chinese and English over the last sixty days
+(messages, comments, mentions, reposts, follows and unfollows, complaints) and purchases
+over the last year, the customer-to-customer edges they reveal, and connected channel
+accounts whose webhook URLs answer.
+
+Nothing about what customers feel or are worth is typed in: every interaction is stored
+through the live path, in the order it happened, so the text analysis gives each text its
+language, sentiment and complaint flag, and the scores, lifecycle stages and their daily
+history follow each interaction as they would have live. A batch rescore then adds
+influence from the customer graph and brings every score to ``now``.
 
 Everything comes from one seeded ``random.Random``: the same seed and ``now`` give the same
-rows. Loading is idempotent by the workspace slug and happens in one transaction.
+rows. Loading is idempotent by the workspace slug; the rows are written in one transaction,
+and the rescore follows it (a load cut off between the two leaves influence at 0 until the
+next rescore).
 """
 
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -27,6 +34,10 @@ from sqlmodel import col
 
 from socialcrm.plugins.manager import PluginManager
 from socialcrm.server.accounts import AccountError, connect_account, webhook_url
+from socialcrm.server.scoring.batch import rescore_workspace
+from socialcrm.server.scoring.live import on_interaction_stored
+from socialcrm.server.scoring.settings import save_settings
+from socialcrm.server.services import Services
 from socialcrm.server.sqltypes import utcnow
 from socialcrm.server.tables import (
     ChannelAccount,
@@ -38,7 +49,6 @@ from socialcrm.server.tables import (
     Membership,
     ReferralCode,
     Relationship,
-    Score,
     Tag,
     Workspace,
 )
@@ -47,6 +57,10 @@ DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Coffee 示范咖啡"
 DEMO_SEED = 20240601
 HISTORY_DAYS = 60
+"""How far back most customers' social activity goes."""
+WINDOWS: dict[str, tuple[int, int]] = {"lapsed": (200, 110), "drifting": (200, 45)}
+"""Personas whose activity lies elsewhere: (from, until) in days before now. The lapsed went
+quiet months ago (those on WeChat unfollowed); the drifting taper off."""
 
 DEMO_ACCOUNTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     # channel: (slug, name, settings). Demo credentials only: nothing here is a real account.
@@ -92,7 +106,8 @@ class DemoResult:
 # The people --------------------------------------------------------------------------------
 
 # (display name, language, location, e-mail local part or None, persona)
-# Personas steer activity: "regular", "fan", "newbie", "lapsed", "influencer", "critic".
+# Personas steer activity: "regular", "fan", "newbie", "lapsed", "drifting", "influencer",
+# "critic".
 PEOPLE: tuple[tuple[str, str, str, str | None, str], ...] = (
     ("王小明", "zh_CN", "上海", "xiaoming.wang", "fan"),
     ("李娜", "zh_CN", "北京", "li.na", "influencer"),
@@ -105,7 +120,7 @@ PEOPLE: tuple[tuple[str, str, str, str | None, str], ...] = (
     ("周杰", "zh_CN", "北京", "zhou.jie", "regular"),
     ("吴倩", "zh_CN", "上海", None, "influencer"),
     ("徐晨", "zh_CN", "苏州", "xuchen", "newbie"),
-    ("孙悦", "zh_CN", "武汉", None, "regular"),
+    ("孙悦", "zh_CN", "武汉", None, "drifting"),
     ("马超", "zh_CN", "西安", None, "lapsed"),
     ("朱琳", "zh_CN", "上海", "zhu.lin", "fan"),
     ("胡歌迷", "zh_CN", "重庆", None, "newbie"),
@@ -131,61 +146,69 @@ PEOPLE: tuple[tuple[str, str, str, str | None, str], ...] = (
     ("Mia Johnson", "en", "Suzhou", "mia.j", "newbie"),
     ("Kevin Zhao", "en", "Beijing", "kevin.zhao", "influencer"),
     ("Anna Petrova", "en", "Shanghai", "anna.p", "lapsed"),
-    ("Daniel Park", "en", "Shenzhen", "daniel.park", "regular"),
+    ("Daniel Park", "en", "Shenzhen", "daniel.park", "drifting"),
     ("Isabella Rossi", "it", "Shanghai", "isabella.r", "fan"),
     ("Jack Huang", "en", "Xiamen", None, "regular"),
 )
 
 # How many inbound interactions a persona makes over the history, roughly.
-ACTIVITY = {"fan": 14, "influencer": 12, "regular": 7, "critic": 7, "newbie": 3, "lapsed": 4}
+ACTIVITY = {
+    "fan": 14,
+    "influencer": 12,
+    "regular": 7,
+    "critic": 7,
+    "newbie": 3,
+    "lapsed": 6,
+    "drifting": 12,
+}
 
 CHANNEL_WEIGHT = {"wechat": 5, "weibo": 3, "email": 1}
 
-# Messages by language and mood: (text, sentiment).
+# What customers write; the text analysis decides how they feel about it.
 MESSAGES_ZH = (
-    ("今天的燕麦拿铁很好喝！", 0.8),
-    ("请问周末门店几点开门？", 0.0),
-    ("会员积分怎么兑换？", 0.0),
-    ("新出的桂花冷萃太棒了，强烈推荐", 0.9),
-    ("外卖可以送到浦东吗？", 0.0),
-    ("咖啡豆可以帮忙磨成手冲粗细吗", 0.1),
-    ("店员小姐姐服务很贴心，点赞", 0.8),
-    ("有没有低因的选择？", 0.0),
-    ("生日券什么时候发？", 0.1),
-    ("上次买的挂耳包装很好看，送朋友了", 0.7),
+    "今天的燕麦拿铁很好喝！",
+    "请问周末门店几点开门？",
+    "会员积分怎么兑换？",
+    "新出的桂花冷萃太棒了，强烈推荐",
+    "外卖可以送到浦东吗？",
+    "咖啡豆可以帮忙磨成手冲粗细吗",
+    "店员小姐姐服务很贴心，点赞",
+    "有没有低因的选择？",
+    "生日券什么时候发？",
+    "上次买的挂耳包装很好看，送朋友了",
 )
 MESSAGES_EN = (
-    ("Loved the oat latte this morning!", 0.8),
-    ("What time does the Jing'an store open on Sunday?", 0.0),
-    ("How do I redeem my loyalty points?", 0.0),
-    ("The new osmanthus cold brew is amazing.", 0.9),
-    ("Do you ship beans to Hangzhou?", 0.0),
-    ("Could you grind the beans for pour-over next time?", 0.1),
-    ("Great service from the barista team, thank you.", 0.8),
-    ("Any decaf options?", 0.0),
-    ("When will the birthday coupon arrive?", 0.1),
+    "Loved the oat latte this morning!",
+    "What time does the Jing'an store open on Sunday?",
+    "How do I redeem my loyalty points?",
+    "The new osmanthus cold brew is amazing.",
+    "Do you ship beans to Hangzhou?",
+    "Could you grind the beans for pour-over next time?",
+    "Great service from the barista team, thank you.",
+    "Any decaf options?",
+    "When will the birthday coupon arrive?",
 )
 COMMENTS_ZH = (
-    ("#秋季新品咖啡节# 已打卡，桂花拿铁yyds", 0.9),
-    ("排队半小时也值了", 0.5),
-    ("求上海更多门店！", 0.3),
-    ("杯子设计好可爱", 0.7),
-    ("价格有点小贵，不过味道不错", 0.2),
+    "#秋季新品咖啡节# 已打卡，桂花拿铁yyds",
+    "排队半小时也值了",
+    "求上海更多门店！",
+    "杯子设计好可爱",
+    "价格有点小贵，不过味道不错",
 )
 COMMENTS_EN = (
-    ("#AutumnCoffeeFest# tried the osmanthus latte, so good", 0.9),
-    ("Worth the queue.", 0.5),
-    ("Please open a store in Pudong!", 0.3),
-    ("A bit pricey but tasty.", 0.2),
+    "#AutumnCoffeeFest# tried the osmanthus latte, so good",
+    "Worth the queue.",
+    "Please open a store in Pudong!",
+    "A bit pricey but tasty.",
 )
 MENTIONS_ZH = (
-    ("和 @{other} 一起在 @示范咖啡 喝下午茶", 0.6),
-    ("@{other} 快来试试 @示范咖啡 的新品", 0.7),
-    ("@示范咖啡 的手冲课程很专业，推荐给 @{other}", 0.8),
+    "和 @{other} 一起在 @示范咖啡 喝下午茶",
+    "@{other} 快来试试 @示范咖啡 的新品",
+    "@示范咖啡 的手冲课程很专业，推荐给 @{other}",
 )
 MENTIONS_EN = (
-    ("Coffee date with @{other} at @DemoCoffee", 0.6),
-    ("@{other} you have to try the new cold brew at @DemoCoffee", 0.7),
+    "Coffee date with @{other} at @DemoCoffee",
+    "@{other} you have to try the new cold brew at @DemoCoffee",
 )
 NEWSLETTER = (
     "Brew Notes · 十月：秋季新品与手冲课程",
@@ -198,11 +221,32 @@ REPLIES_EN = (
     "Hi! Stores open at 8:00 on weekends.",
     "Noted, our team will get back to you shortly.",
 )
+# What critics say when they are not filing a complaint.
+GRUMBLES_ZH = (
+    "最近的拿铁越来越淡了，价格倒是涨了",
+    "会员积分规则又改了，感觉很不划算",
+    "门店排队太久，服务有点慢",
+)
+GRUMBLES_EN = (
+    "The latte tasted burnt today, not great.",
+    "Prices went up again and the cups got smaller.",
+)
+PRODUCTS = (
+    ("燕麦拿铁 Oat latte", 32),
+    ("桂花冷萃 Osmanthus cold brew", 36),
+    ("挂耳咖啡礼盒 Drip bag gift box", 128),
+    ("手冲咖啡豆 250g Pour-over beans", 98),
+    ("手冲课程 Pour-over class", 299),
+)
+PURCHASE_CURRENCY = {"zh_CN": "CNY", "en": "USD", "de": "EUR", "fr": "EUR", "it": "EUR"}
+"""Foreign customers pay in their own currency some of the time; the workspace converts."""
+EXCHANGE_RATES = {"USD": 7.2, "EUR": 7.8}
+
 COMPLAINTS = (
-    # (channel, kind, text, sentiment)
-    ("wechat", "message", "咖啡里有异物，太失望了！要求退款，请尽快处理。", -0.9),
-    ("weibo", "mention", "@示范咖啡 外卖送了一个多小时，到手全凉了 #差评#", -0.8),
-    ("email", "message", "My order arrived an hour late and cold. Very disappointed.", -0.7),
+    # (channel, kind, text)
+    ("wechat", "message", "咖啡里有异物，太失望了！要求退款，请尽快处理。"),
+    ("weibo", "mention", "@示范咖啡 外卖送了一个多小时，到手全凉了 #差评#"),
+    ("email", "message", "My order arrived an hour late and cold. Very disappointed."),
 )
 
 TAG_NAMES = (
@@ -234,10 +278,10 @@ class _Person:
     weibo_uid: str | None = None
     weibo_handle: str | None = None
     followers: int = 0
-    spend: int = 0
+    spend: float = 0.0
+    """In CNY, from the generated purchases."""
     orders: int = 0
     tags: set[str] = field(default_factory=set)
-    sentiments: list[float] = field(default_factory=list)
     times: list[datetime] = field(default_factory=list)
 
     @property
@@ -258,26 +302,32 @@ class _Person:
 
 
 async def load_demo(
-    sessions: async_sessionmaker[AsyncSession],
-    plugins: PluginManager,
+    services: Services,
     *,
     public_url: str,
     now: datetime | None = None,
     seed: int = DEMO_SEED,
 ) -> DemoResult:
     """Load the demo workspace unless a workspace with slug ``demo`` exists already."""
+    sessions = services.sessions
     existing = await _existing(sessions, public_url)
     if existing is not None:
         return existing
+    # Whole minutes keep the generated times readable in the console.
+    now = (now or utcnow()).replace(second=0, microsecond=0)
     try:
         async with sessions() as session, session.begin():
-            return await _build(session, sessions, plugins, public_url, now or utcnow(), seed)
+            result = await _build(session, services, public_url, now, seed)
     except IntegrityError:
         # Another process loaded it at the same time: the unique slug decided, and theirs won.
         existing = await _existing(sessions, public_url)
         if existing is None:
             raise
         return existing
+    # Influence needs the whole graph; the rescore also brings every score to ``now``. The
+    # engine alone: a demo load announces nothing to subscribers.
+    await rescore_workspace(services.engine, result.workspace_id, now=now)
+    return result
 
 
 async def _existing(
@@ -319,16 +369,9 @@ async def _existing(
 
 
 async def _build(
-    session: AsyncSession,
-    sessions: async_sessionmaker[AsyncSession],
-    plugins: PluginManager,
-    public_url: str,
-    now: datetime,
-    seed: int,
+    session: AsyncSession, services: Services, public_url: str, now: datetime, seed: int
 ) -> DemoResult:
     rng = random.Random(seed)
-    # Whole minutes keep the generated times readable in the console.
-    now = now.replace(second=0, microsecond=0)
     workspace = Workspace(slug=DEMO_SLUG, name=DEMO_NAME, created_at=now - timedelta(days=400))
     session.add(workspace)
     await session.flush()
@@ -336,7 +379,10 @@ async def _build(
     ws = workspace.id
     result = DemoResult(workspace_id=ws, created=True)
 
-    accounts = await _connect_accounts(session, sessions, plugins, ws, public_url, result)
+    await save_settings(session, ws, {"exchange_rates": EXCHANGE_RATES})
+    accounts = await _connect_accounts(
+        session, services.sessions, services.plugins, ws, public_url, result
+    )
     people = _people(rng)
     _add_customers(session, ws, people, rng, now)
     await session.flush()  # identities, memberships and interactions need the customer ids
@@ -345,17 +391,18 @@ async def _build(
     await session.flush()
     members = _add_memberships(session, ws, people, communities, rng, now)
 
-    interactions, edges = _interactions(ws, people, accounts, communities, members, rng, now)
-    session.add_all(interactions)
-    await session.flush()
-    session.add_all(_replies(ws, interactions, people, accounts, rng, now))
+    inbound, complaints, edges = _interactions(ws, people, accounts, communities, members, rng, now)
+    purchases = _purchases(ws, people, rng, now)
+    replies = _replies(ws, inbound, complaints, people, accounts, rng, now)
     _add_referral_codes(session, ws, people, edges)
     relationships = _relationships(ws, people, edges)
     session.add_all(relationships)
+    await session.flush()
+    await _store_as_they_happened(
+        session, services, [(row, None) for row in inbound + purchases] + replies
+    )
     _finish_customers(people, now)
-    tags = await _add_tags(session, ws, people, now)
-    session.add_all(_scores(ws, people, edges, now))
-    session.add_all(tags)
+    session.add_all(await _add_tags(session, ws, people, now))
     await session.flush()
 
     result.customers = len(people)
@@ -431,14 +478,14 @@ def _people(rng: random.Random) -> list[_Person]:
         base = {"influencer": 20_000, "critic": 2_000}.get(persona, 300)
         person.followers = int(base * rng.uniform(0.3, 3.0))
         person.orders = {
-            "fan": rng.randint(8, 20),
-            "regular": rng.randint(3, 9),
-            "influencer": rng.randint(2, 8),
-            "critic": rng.randint(1, 4),
+            "fan": rng.randint(6, 15),
+            "regular": rng.randint(1, 4),
+            "influencer": rng.randint(1, 5),
+            "critic": rng.randint(0, 2),
             "newbie": rng.randint(0, 1),
-            "lapsed": rng.randint(2, 6),
+            "lapsed": rng.randint(2, 5),
+            "drifting": rng.randint(2, 5),
         }[persona]
-        person.spend = sum(rng.randint(28, 420) for _ in range(person.orders))
         people.append(person)
     return people
 
@@ -463,6 +510,8 @@ def _add_customers(
     for person in people:
         if person.persona == "newbie":
             created = now - timedelta(days=rng.randint(3, HISTORY_DAYS - 5))
+        elif person.persona in WINDOWS:
+            created = now - timedelta(days=rng.randint(WINDOWS[person.persona][0] + 10, 400))
         else:
             created = now - timedelta(days=rng.randint(HISTORY_DAYS + 5, 400))
         customer = Customer(
@@ -472,7 +521,7 @@ def _add_customers(
             email=person.email,
             language=person.language,
             location=person.location,
-            attributes={"orders": person.orders, "total_spend_cny": person.spend, "demo": True},
+            attributes={"demo": True},
             created_at=created,
             updated_at=created,
         )
@@ -656,9 +705,11 @@ def _interactions(
     members: dict[str, list[_Person]],
     rng: random.Random,
     now: datetime,
-) -> tuple[list[Interaction], dict[Edge, list[datetime]]]:
-    """The inbound history, and the customer-to-customer edges it reveals (with times)."""
+) -> tuple[list[Interaction], list[Interaction], dict[Edge, list[datetime]]]:
+    """The inbound history, its complaints, and the customer-to-customer edges it reveals
+    (with times)."""
     rows: list[Interaction] = []
+    complaints: list[Interaction] = []
     edges: dict[Edge, list[datetime]] = defaultdict(list)
     counter = Counter[str]()
     start = now - timedelta(days=HISTORY_DAYS)
@@ -667,12 +718,16 @@ def _interactions(
     def when(person: _Person) -> datetime:
         assert person.customer is not None
         first = max(start, person.customer.created_at)
-        if person.persona == "lapsed":
-            last = min(now, start + timedelta(days=20))  # went quiet a while ago
-        else:
-            last = now - timedelta(minutes=5)
+        last = now - timedelta(minutes=5)
+        if person.persona in WINDOWS:
+            since, until = WINDOWS[person.persona]
+            first = max(now - timedelta(days=since), person.customer.created_at)
+            last = now - timedelta(days=until)
         span = max((last - first).total_seconds(), 60.0)
-        moment = first + timedelta(seconds=rng.uniform(0, span))
+        share = rng.random()
+        if person.persona == "drifting":
+            share **= 2  # most of it early, thinning out
+        moment = first + timedelta(seconds=share * span)
         # Business hours in China (UTC+8): 08:00-22:00 local is 00:00-14:00 UTC.
         moment = moment.replace(hour=rng.randint(0, 13), minute=rng.randint(0, 59), second=0)
         if moment > last:
@@ -684,38 +739,34 @@ def _interactions(
         channel: str,
         kind: str,
         content: str | None,
-        sentiment: float | None,
         occurred: datetime,
         *,
         community: str | None = None,
         content_type: str = "text",
         data: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> Interaction:
         assert person.customer is not None and person.customer.id is not None
         account = accounts.get(channel)
         counter[channel] += 1
         community_row = communities[community] if community else None
-        rows.append(
-            Interaction(
-                workspace_id=workspace_id,
-                channel=channel,
-                account_id=account.id if account else None,
-                kind=kind,
-                direction="inbound",
-                content_type=content_type,
-                customer_id=person.customer.id,
-                community_id=community_row.id if community_row else None,
-                content=content,
-                data=data or {},
-                occurred_at=occurred,
-                external_id=f"demo-{channel}-{counter[channel]:05d}",
-                sentiment=sentiment,
-                raw={"demo": True},
-            )
+        row = Interaction(
+            workspace_id=workspace_id,
+            channel=channel,
+            account_id=account.id if account else None,
+            kind=kind,
+            direction="inbound",
+            content_type=content_type,
+            customer_id=person.customer.id,
+            community_id=community_row.id if community_row else None,
+            content=content,
+            data=data or {},
+            occurred_at=occurred,
+            external_id=f"demo-{channel}-{counter[channel]:05d}",
+            raw={"demo": True},
         )
-        if sentiment is not None:
-            person.sentiments.append(sentiment)
+        rows.append(row)
         person.times.append(occurred)
+        return row
 
     # Newcomers arrive with a follow; some were brought by a friend's referral code.
     regulars = [p for p in people if p.persona in ("fan", "regular", "influencer")]
@@ -734,7 +785,6 @@ def _interactions(
             channel,
             "join" if channel == "email" else "follow",
             None,
-            None,
             person.customer.created_at,
             community="brew-notes" if person.index in membership.get("brew-notes", ()) else None,
             content_type={"wechat": "event:subscribe", "weibo": "follow"}.get(channel, "subscribe"),
@@ -750,14 +800,13 @@ def _interactions(
                 in_group = "coffee-group" in membership and person.index in membership.get(
                     "coffee-group", set()
                 )
-                text, mood = rng.choice(MESSAGES_ZH if person.chinese else MESSAGES_EN)
+                text = _message(person, rng)
                 if rng.random() < 0.15:
                     add(
                         person,
                         "wechat",
                         "click",
                         "会员中心" if person.chinese else "Membership",
-                        None,
                         occurred,
                         content_type="event:CLICK",
                         data={"event_key": "MENU_MEMBER"},
@@ -768,7 +817,6 @@ def _interactions(
                     "wechat",
                     "message",
                     text,
-                    mood,
                     occurred,
                     community="coffee-group" if in_group and rng.random() < 0.35 else None,
                 )
@@ -776,26 +824,24 @@ def _interactions(
                 roll = rng.random()
                 others = [p for p in people if p.weibo_uid and p.index != person.index]
                 if roll < 0.4:
-                    text, mood = rng.choice(COMMENTS_ZH if person.chinese else COMMENTS_EN)
+                    text = rng.choice(COMMENTS_ZH if person.chinese else COMMENTS_EN)
                     in_topic = person.index in membership.get("autumn-topic", set())
                     add(
                         person,
                         "weibo",
                         "comment",
                         text,
-                        mood,
                         occurred,
                         community="autumn-topic" if in_topic else None,
                     )
                 elif roll < 0.7 and others:
                     other = rng.choice(others)
-                    template, mood = rng.choice(MENTIONS_ZH if person.chinese else MENTIONS_EN)
+                    template = rng.choice(MENTIONS_ZH if person.chinese else MENTIONS_EN)
                     add(
                         person,
                         "weibo",
                         "mention",
                         template.format(other=other.weibo_handle),
-                        mood,
                         occurred,
                         data={"mentions": [other.weibo_uid]},
                     )
@@ -811,19 +857,16 @@ def _interactions(
                         "weibo",
                         "repost",
                         f"//@{source.weibo_handle}: " + ("转发好物" if person.chinese else "RT"),
-                        0.4,
                         occurred,
                         data={"original_author": source.weibo_uid},
                     )
                     edges[(person.index, source.index, "repost")].append(occurred)
             else:
-                text, mood = rng.choice(MESSAGES_EN if not person.chinese else MESSAGES_ZH)
                 add(
                     person,
                     "email",
                     "message",
-                    text,
-                    mood,
+                    _message(person, rng),
                     occurred,
                     content_type="email",
                     data={"subject": "Re: Brew Notes" if rng.random() < 0.5 else "Question"},
@@ -840,39 +883,102 @@ def _interactions(
 
     # The complaints: public, negative, recent; each from a critic on that channel.
     critics = [p for p in people if p.persona == "critic"]
-    for offset, (channel, kind, text, mood) in enumerate(COMPLAINTS):
+    for offset, (channel, kind, text) in enumerate(COMPLAINTS):
         able = [p for p in critics if channel in p.channels]
         critic = able[offset % len(able)] if able else None
         if critic is None:
             continue
-        add(
+        complaint = add(
             critic,
             channel,
             kind,
             text,
-            mood,
             now - timedelta(hours=3 + 20 * offset),
             content_type="email" if channel == "email" else "text",
-            data={"complaint": True},
         )
+        complaints.append(complaint)
         critic.tags.add("投诉")
-    return rows, edges
+
+    # The lapsed customers who followed on WeChat have unfollowed since they went quiet.
+    for person in people:
+        if person.persona == "lapsed" and person.wechat_openid and person.times:
+            add(
+                person,
+                "wechat",
+                "unfollow",
+                None,
+                max(person.times) + timedelta(days=rng.randint(2, 10)),
+                content_type="event:unsubscribe",
+            )
+    return rows, complaints, edges
+
+
+def _message(person: _Person, rng: random.Random) -> str:
+    """A message in the person's language; critics grumble half the time."""
+    if person.persona == "critic" and rng.random() < 0.5:
+        return rng.choice(GRUMBLES_ZH if person.chinese else GRUMBLES_EN)
+    return rng.choice(MESSAGES_ZH if person.chinese else MESSAGES_EN)
+
+
+def _purchases(
+    workspace_id: int, people: list[_Person], rng: random.Random, now: datetime
+) -> list[Interaction]:
+    """Each person's orders over their time as a customer, as the shop system records them:
+    lapsed customers stopped buying months ago, newcomers bought at most once."""
+    rows = []
+    for person in people:
+        customer = person.customer
+        assert customer is not None and customer.id is not None
+        first = customer.created_at + timedelta(days=1)
+        last = now - timedelta(days=WINDOWS[person.persona][1] if person.persona in WINDOWS else 1)
+        if last <= first:
+            continue
+        span = (last - first).total_seconds()
+        local = PURCHASE_CURRENCY.get(person.language, "CNY")
+        for _ in range(person.orders):
+            product, price = rng.choice(PRODUCTS)
+            quantity = rng.choice((1, 1, 1, 2, 3))
+            amount_cny = price * quantity
+            currency = local if rng.random() < 0.5 else "CNY"
+            amount = round(amount_cny / EXCHANGE_RATES.get(currency, 1.0), 2)
+            person.spend += amount_cny
+            rows.append(
+                Interaction(
+                    workspace_id=workspace_id,
+                    channel="manual",
+                    kind="purchase",
+                    direction="inbound",
+                    content_type="order",
+                    customer_id=customer.id,
+                    content=None,
+                    data={
+                        "amount": amount,
+                        "currency": currency,
+                        "items": [{"name": product, "quantity": quantity}],
+                    },
+                    occurred_at=first + timedelta(seconds=rng.uniform(0, span)),
+                    raw={"demo": True},
+                )
+            )
+    return rows
 
 
 def _replies(
     workspace_id: int,
     inbound: list[Interaction],
+    complaints: list[Interaction],
     people: list[_Person],
     accounts: dict[str, ChannelAccount],
     rng: random.Random,
     now: datetime,
-) -> list[Interaction]:
-    """The brand's answers to some messages, plus the newsletters sent to the list."""
+) -> list[tuple[Interaction, Interaction | None]]:
+    """The brand's answers to some messages (with the message each answers), plus the
+    newsletters sent to the list."""
     by_customer = {p.customer.id: p for p in people if p.customer is not None}
-    rows = []
+    rows: list[tuple[Interaction, Interaction | None]] = []
     for number, interaction in enumerate(inbound):
         person = by_customer[interaction.customer_id]
-        complaint = bool(interaction.data.get("complaint"))
+        complaint = interaction in complaints
         if interaction.kind != "message" and not complaint:
             continue
         if not complaint and rng.random() > 0.45:
@@ -887,21 +993,23 @@ def _replies(
             text = rng.choice(REPLIES_ZH if person.chinese else REPLIES_EN)
         occurred = min(now, interaction.occurred_at + timedelta(minutes=rng.randint(2, 40)))
         rows.append(
-            Interaction(
-                workspace_id=workspace_id,
-                channel=interaction.channel,
-                account_id=interaction.account_id,
-                kind="message",
-                direction="outbound",
-                content_type=interaction.content_type,
-                customer_id=interaction.customer_id,
-                community_id=interaction.community_id,
-                content=text,
-                occurred_at=occurred,
-                external_id=f"demo-{interaction.channel}-reply-{number:05d}",
-                in_reply_to_id=interaction.id,
-                delivery_status="delivered",
-                raw={"demo": True},
+            (
+                Interaction(
+                    workspace_id=workspace_id,
+                    channel=interaction.channel,
+                    account_id=interaction.account_id,
+                    kind="message",
+                    direction="outbound",
+                    content_type=interaction.content_type,
+                    customer_id=interaction.customer_id,
+                    community_id=interaction.community_id,
+                    content=text,
+                    occurred_at=occurred,
+                    external_id=f"demo-{interaction.channel}-reply-{number:05d}",
+                    delivery_status="delivered",
+                    raw={"demo": True},
+                ),
+                interaction,
             )
         )
     email_account = accounts.get("email")
@@ -910,24 +1018,41 @@ def _replies(
         for person in people:
             if not person.email or person.customer is None or person.customer.id is None:
                 continue
-            rows.append(
-                Interaction(
-                    workspace_id=workspace_id,
-                    channel="email",
-                    account_id=email_account.id if email_account else None,
-                    kind="message",
-                    direction="outbound",
-                    content_type="email",
-                    customer_id=person.customer.id,
-                    content=subject,
-                    data={"subject": subject, "campaign": f"brew-notes-{month}"},
-                    occurred_at=sent,
-                    external_id=f"demo-email-newsletter-{month}-{person.index:03d}",
-                    delivery_status="delivered",
-                    raw={"demo": True},
-                )
+            newsletter = Interaction(
+                workspace_id=workspace_id,
+                channel="email",
+                account_id=email_account.id if email_account else None,
+                kind="message",
+                direction="outbound",
+                content_type="email",
+                customer_id=person.customer.id,
+                content=subject,
+                data={"subject": subject, "campaign": f"brew-notes-{month}"},
+                occurred_at=sent,
+                external_id=f"demo-email-newsletter-{month}-{person.index:03d}",
+                delivery_status="delivered",
+                raw={"demo": True},
             )
+            rows.append((newsletter, None))
     return rows
+
+
+async def _store_as_they_happened(
+    session: AsyncSession,
+    services: Services,
+    rows: list[tuple[Interaction, Interaction | None]],
+) -> None:
+    """Store each interaction through the live path in the order it happened, so the text
+    analysis, the scores, the stages and their history are what live ingestion makes of
+    them. A reply is stored after the message it answers and points to it."""
+    order = sorted(range(len(rows)), key=lambda i: (rows[i][0].occurred_at, i))
+    for index in order:
+        row, answered = rows[index]
+        if answered is not None:
+            row.in_reply_to_id = answered.id
+        session.add(row)
+        await session.flush()
+        await on_interaction_stored(session, services, row)
 
 
 def _add_referral_codes(
@@ -970,26 +1095,16 @@ def _relationships(
 
 
 def _finish_customers(people: list[_Person], now: datetime) -> None:
-    """Last seen, lifecycle stage and the rule-like tags, from the generated history."""
+    """Last seen and the rule-like tags, from the generated history."""
     for person in people:
         customer = person.customer
         assert customer is not None
         last = max(person.times) if person.times else None
         customer.last_seen_at = last
         customer.updated_at = last or customer.created_at
-        idle_days = (now - last).days if last else HISTORY_DAYS
-        if idle_days > 30 or person.persona == "lapsed":
-            stage = "decline"
-        elif person.orders >= 8:
-            stage = "stability"
-        elif person.orders >= 2:
-            stage = "formation"
-        else:
-            stage = "exploration"
-        customer.lifecycle_stage = stage
         if person.spend >= 2500:
             person.tags.add("高消费")
-        if stage == "exploration":
+        if customer.created_at > now - timedelta(days=HISTORY_DAYS):
             person.tags.add("新客")
         if person.index % 3 != 2:
             person.tags.add("coffee-lover")
@@ -1021,41 +1136,4 @@ async def _add_tags(
                     created_at=now,
                 )
             )
-    return rows
-
-
-def _scores(
-    workspace_id: int, people: list[_Person], edges: dict[Edge, list[datetime]], now: datetime
-) -> list[Score]:
-    """Plausible scores for the demo, computed from the generated history."""
-    incoming: Counter[int] = Counter()
-    for (_, target, kind), times in edges.items():
-        incoming[target] += len(times) * (2 if kind in ("repost", "referral") else 1)
-    rows = []
-    for person in people:
-        assert person.customer is not None and person.customer.id is not None
-        recent = [t for t in person.times if t > now - timedelta(days=30)]
-        last = max(person.times) if person.times else None
-        idle = (now - last).total_seconds() / 86400 if last else HISTORY_DAYS
-        engagement = min(100.0, 6.0 * len(recent) + max(0.0, 30.0 - idle))
-        influence = min(
-            100.0, 8.0 * math.log10(1 + person.followers) + 4.0 * incoming[person.index]
-        )
-        sentiment = sum(person.sentiments) / len(person.sentiments) if person.sentiments else 0.0
-        value = min(100.0, person.spend / 60.0)
-        social = 0.4 * engagement + 0.4 * influence + 0.2 * (sentiment + 1.0) * 50.0
-        churn = min(1.0, idle / 45.0)
-        rows.append(
-            Score(
-                customer_id=person.customer.id,
-                workspace_id=workspace_id,
-                engagement=round(engagement, 1),
-                influence=round(influence, 1),
-                sentiment=round(sentiment, 2),
-                value=round(value, 1),
-                social_value=round(social, 1),
-                churn_risk=round(churn, 2),
-                updated_at=now,
-            )
-        )
     return rows

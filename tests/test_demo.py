@@ -16,11 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from socialcrm.plugins.manager import PluginManager
 from socialcrm.server.auth import create_token
-from socialcrm.server.db import create_engine, session_factory
 from socialcrm.server.demo import DEMO_SLUG, DemoResult, load_demo
 from socialcrm.server.migrations import upgrade_database
+from socialcrm.server.services import Services
+from socialcrm.server.settings import Settings
+from socialcrm.server.standalone import standalone_services
 from socialcrm.server.tables import (
     ChannelAccount,
     Community,
@@ -31,6 +32,8 @@ from socialcrm.server.tables import (
     Membership,
     Relationship,
     Score,
+    ScoreHistory,
+    StageChange,
     Tag,
     Workspace,
 )
@@ -39,9 +42,9 @@ NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def demo(sessions: async_sessionmaker[AsyncSession]) -> DemoResult:
+async def demo(services: Services) -> DemoResult:
     """The demo workspace in the test run's PostgreSQL database (loaded once per run)."""
-    return await load_demo(sessions, PluginManager(), public_url="http://testserver")
+    return await load_demo(services, public_url="http://testserver")
 
 
 async def _rows(session: AsyncSession, query: Any) -> list[Any]:
@@ -61,11 +64,9 @@ async def test_the_demo_holds_a_small_social_crm(
         assert 30 <= len(customers) <= 60
         names = [c.display_name for c in customers]
         assert any(_has_cjk(n) for n in names) and any(n.isascii() for n in names)
-        assert {c.lifecycle_stage for c in customers} == {
-            "exploration",
-            "formation",
-            "stability",
-            "decline",
+        # The stages are inferred from the generated behaviour, not typed in.
+        assert {"formation", "stability", "decline", "lost"} <= {
+            c.lifecycle_stage for c in customers
         }
 
         namespaces = dict(
@@ -115,12 +116,20 @@ async def test_the_demo_holds_a_small_social_crm(
         assert {"inbound", "outbound"} == {i.direction for i in interactions}
         contents = [i.content or "" for i in interactions]
         assert any(_has_cjk(c) for c in contents) and any(c.isascii() and c for c in contents)
-        complaints = [i for i in interactions if i.data.get("complaint")]
+        # The text analysis read every text: languages, sentiment and complaints.
+        texts = [i for i in interactions if (i.content or "").strip()]
+        assert all(i.language for i in texts)
+        assert {"zh", "en"} <= {i.language for i in texts}
+        complaints = [i for i in interactions if i.is_complaint]
         assert complaints and all((i.sentiment or 0) < 0 for i in complaints)
+        assert any((i.sentiment or 0) > 0.3 for i in texts)
+        purchases = [i for i in interactions if i.kind == "purchase"]
+        assert purchases and all((i.amount or 0) > 0 and i.currency for i in purchases)
+        assert {"CNY", "USD"} <= {i.currency for i in purchases}
         newest = max(i.occurred_at for i in interactions)
         oldest = min(i.occurred_at for i in interactions)
         assert newest <= datetime.now(UTC)
-        assert oldest >= datetime.now(UTC) - timedelta(days=61)
+        assert oldest >= datetime.now(UTC) - timedelta(days=401)
         assert any(i.in_reply_to_id for i in interactions)
 
         edge_kinds = {
@@ -131,10 +140,28 @@ async def test_the_demo_holds_a_small_social_crm(
         }
         assert {"mention", "repost", "referral"} <= edge_kinds
 
-        scored = await session.scalar(
-            select(func.count()).select_from(Score).where(col(Score.workspace_id) == ws)
+        scores = list(
+            (await session.execute(select(Score).where(col(Score.workspace_id) == ws))).scalars()
         )
-        assert scored == len(customers)
+        assert len(scores) == len(customers)
+        # Computed by the scoring engine: spread out, in range, influence from the graph.
+        assert max(s.social_value for s in scores) > 50 > min(s.social_value for s in scores)
+        assert sum(1 for s in scores if s.influence > 0) >= 5
+        assert any(s.sentiment < 0 for s in scores) and any(s.sentiment > 0 for s in scores)
+        assert all(0 <= s.churn_risk <= 1 and -1 <= s.sentiment <= 1 for s in scores)
+        assert max(s.churn_risk for s in scores) > 0.5
+
+        days = await _rows(
+            session,
+            select(ScoreHistory.customer_id, func.count())
+            .where(col(ScoreHistory.workspace_id) == ws)
+            .group_by(col(ScoreHistory.customer_id)),
+        )
+        assert len(days) == len(customers) and max(n for _, n in days) >= 10
+        moves = await session.scalar(
+            select(func.count()).select_from(StageChange).where(col(StageChange.workspace_id) == ws)
+        )
+        assert (moves or 0) >= len(customers)
 
         accounts = {
             a.channel: a
@@ -157,9 +184,9 @@ def _has_cjk(text: str) -> bool:
 
 
 async def test_loading_twice_changes_nothing(
-    demo: DemoResult, sessions: async_sessionmaker[AsyncSession]
+    demo: DemoResult, services: Services, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    again = await load_demo(sessions, PluginManager(), public_url="http://testserver")
+    again = await load_demo(services, public_url="http://testserver")
     assert not again.created
     assert again.workspace_id == demo.workspace_id
     assert (again.customers, again.interactions) == (
@@ -186,10 +213,9 @@ async def _count(sessions: async_sessionmaker[AsyncSession], table: Any, ws: int
 async def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
     """Everything the demo wrote, in a form that does not depend on row ids."""
     await upgrade_database(url)
-    engine = create_engine(url)
-    sessions = session_factory(engine)
-    try:
-        result = await load_demo(sessions, PluginManager(), public_url="http://x", now=NOW)
+    async with standalone_services(Settings(database_url=url)) as services:
+        sessions = services.sessions
+        result = await load_demo(services, public_url="http://x", now=NOW)
         assert result.created
         async with sessions() as session:
             names = dict(await _rows(session, select(Customer.id, Customer.display_name)))
@@ -239,15 +265,28 @@ async def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
                     )
                 ),
                 "scores": sorted(
-                    (names[c], e, i, v)
-                    for c, e, i, v in await _rows(
+                    (names[c], e, i, v, s)
+                    for c, e, i, v, s in await _rows(
                         session,
-                        select(Score.customer_id, Score.engagement, Score.influence, Score.value),
+                        select(
+                            Score.customer_id,
+                            Score.engagement,
+                            Score.influence,
+                            Score.value,
+                            Score.sentiment,
+                        ),
+                    )
+                ),
+                "history": sorted(
+                    (names[c], d, sv)
+                    for c, d, sv in await _rows(
+                        session,
+                        select(
+                            ScoreHistory.customer_id, ScoreHistory.day, ScoreHistory.social_value
+                        ),
                     )
                 ),
             }
-    finally:
-        await engine.dispose()
 
 
 async def test_the_same_seed_gives_the_same_demo_on_sqlite(tmp_path: Path) -> None:
@@ -260,17 +299,13 @@ async def test_the_same_seed_gives_the_same_demo_on_sqlite(tmp_path: Path) -> No
 async def test_concurrent_loads_make_one_demo(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'race.db'}"
     await upgrade_database(url)
-    engine = create_engine(url)
-    sessions = session_factory(engine)
-    try:
+    async with standalone_services(Settings(database_url=url)) as services:
         results = await asyncio.gather(
-            load_demo(sessions, PluginManager(), public_url="http://x", now=NOW),
-            load_demo(sessions, PluginManager(), public_url="http://x", now=NOW),
+            load_demo(services, public_url="http://x", now=NOW),
+            load_demo(services, public_url="http://x", now=NOW),
         )
         assert sorted(r.created for r in results) == [False, True]
         assert results[0].workspace_id == results[1].workspace_id
-    finally:
-        await engine.dispose()
 
 
 def _wechat_signature(token: str, timestamp: str, nonce: str) -> str:
@@ -344,8 +379,9 @@ async def test_the_demo_answers_graphql(
     async with sessions() as session, session.begin():
         token = await create_token(session, demo.workspace_id, "read", name="demo test")
     answer = await graphql(
-        "{ viewer { workspace { slug } } customers(first: 5) { totalCount edges { node {"
-        " displayName identities { channel externalId } tags lifecycleStage } } } }",
+        "{ viewer { workspace { slug } } customers(first: 5, orderBy: {field: SOCIAL_VALUE,"
+        " direction: DESC}) { totalCount edges { node { displayName identities { channel"
+        " externalId } tags lifecycleStage scores { socialValue } scoreHistory { day } } } } }",
         token=token,
     )
     assert "errors" not in answer, answer
@@ -353,4 +389,8 @@ async def test_the_demo_answers_graphql(
     customers = answer["data"]["customers"]
     assert customers["totalCount"] == demo.customers
     assert len(customers["edges"]) == 5
-    assert all(edge["node"]["identities"] for edge in customers["edges"])
+    nodes = [edge["node"] for edge in customers["edges"]]
+    assert all(node["identities"] for node in nodes)
+    values = [node["scores"]["socialValue"] for node in nodes]
+    assert values == sorted(values, reverse=True) and values[0] > 50
+    assert all(len(node["scoreHistory"]) >= 2 for node in nodes)
