@@ -20,6 +20,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "socialcrm.plugins.wechat.plugin",
     "socialcrm.plugins.weibo.plugin",
     "socialcrm.plugins.email.plugin",
+    "socialcrm.plugins.text.plugin",
 )
 
 T = TypeVar("T")

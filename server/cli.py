@@ -12,7 +12,8 @@ import asyncio
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Coroutine
+import sys
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -622,6 +623,83 @@ async def _rescore(settings: Settings, slug: str | None) -> list[tuple[str, Any]
         await services.bus.stop()
         await engine.dispose()
     return results
+
+
+# text analysis ------------------------------------------------------------------------------
+
+
+@app.command()
+def analyze(
+    channel: Annotated[
+        str, typer.Option(help='Channel of the texts, unless a JSON line names its "channel".')
+    ] = "cli",
+    language: Annotated[
+        str | None,
+        typer.Option(help='Language hint (zh, en …), unless a JSON line gives its "language".'),
+    ] = None,
+) -> None:
+    """Analyze texts from stdin: one per line, or JSON lines with a "text" field (and
+    optional "id", "channel", "language"). Prints one JSON line each: language, sentiment,
+    complaint, keywords (and the "id"). Blank lines are skipped; a bad line is reported on
+    stderr by its number and the others go on; the exit status is 1 if any line failed."""
+    failed = asyncio.run(_analyze_lines(sys.stdin.buffer, PluginManager(), channel, language))
+    if failed:
+        raise typer.Exit(FAILURE)
+
+
+async def _analyze_lines(
+    lines: Iterable[bytes], manager: PluginManager, channel: str, language: str | None
+) -> int:
+    from socialcrm.server.analysis import analyze_text
+
+    failed = 0
+    for number, raw in enumerate(lines, start=1):
+        try:
+            request = _analysis_request(raw, channel, language)
+        except CliError as exc:
+            failed += 1
+            _err().print(f"error: line {number}: {exc}", markup=False)
+            continue
+        if request is None:
+            continue
+        ident, text, line_channel, hint = request
+        result = await analyze_text(manager, text, channel=line_channel, language_hint=hint)
+        answer: dict[str, Any] = {} if ident is None else {"id": ident}
+        answer["language"] = result.language if result else None
+        answer["sentiment"] = result.sentiment if result else None
+        answer["complaint"] = result.is_complaint if result else None
+        answer["keywords"] = list(result.keywords) if result else []
+        typer.echo(json.dumps(answer, ensure_ascii=False))
+    return failed
+
+
+def _analysis_request(
+    raw: bytes, channel: str, language: str | None
+) -> tuple[Any, str, str, str | None] | None:
+    """(id, text, channel, language hint) of one input line; None for a blank line."""
+    try:
+        line = raw.decode("utf-8").removesuffix("\n").removesuffix("\r")
+    except UnicodeDecodeError as exc:
+        raise CliError(f"not UTF-8 (byte {exc.start + 1})") from exc
+    if not line.strip():
+        return None
+    if not line.lstrip().startswith("{"):
+        return None, line, channel, language
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+        raise CliError('a JSON line must be an object with a "text" string')
+    for field in ("channel", "language"):
+        if not isinstance(data.get(field), str | None):
+            raise CliError(f'"{field}" must be a string')
+    return (
+        data.get("id"),
+        data["text"],
+        data.get("channel") or channel,
+        data.get("language") or language,
+    )
 
 
 # schema -------------------------------------------------------------------------------------

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     """How often pull-based channels are polled; 0 turns polling off."""
     db_pool_size: int = 10
     graphiql: bool = True
+    text_analysis: bool = True
+    """Analyze the text of every stored interaction (language, sentiment, complaint,
+    keywords); off to measure its cost."""
     compiled_reads: bool = True
     """Answer the queries ``socialcrm.resolvers.compiled`` knows with one SQL statement that builds
     the JSON in PostgreSQL; every other query (and every query on SQLite) runs the resolvers."""

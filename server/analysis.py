@@ -1,0 +1,125 @@
+"""The text analysis of an interaction: the ``scrm_analyze_text`` hook, asked safely.
+
+``analyze_text`` is what the ingest path, batch rescoring and ``scrm analyze`` call. It never
+fails for the text's sake:
+
+- no text (None, empty, whitespace) gives None: nothing to analyze;
+- an enormous text is analyzed by its first ``MAX_CHARS`` characters (about a long Weibo
+  post), which say what it is about and keep the ingest path fast;
+- control characters, unpaired surrogates, private-use and unassigned code points and
+  U+FFFD (what decoding binary leaves) are dropped; a text that is mostly such characters is
+  binary, not language, and is neutral ``und`` without asking any analyzer;
+- the installed analyzers answer as the hook says (the first that answers wins, the built-in
+  one last); when the analyzer that answered raises, answers something that is not a
+  ``TextAnalysis``, or its coroutine answers None, the error is logged and the built-in
+  analyzers answer instead;
+- the answer is tidied: sentiment clamped into [-1, 1] (NaN is 0), the language reduced to
+  its lower-case primary tag (``und`` when it is none), at most ``MAX_KEYWORDS`` distinct
+  non-empty keywords of at most ``MAX_KEYWORD_CHARS`` characters.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import unicodedata
+from dataclasses import replace
+from typing import Any
+
+from socialcrm.plugins import TextAnalysis
+from socialcrm.plugins.manager import PluginManager, await_me_maybe
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 2000
+"""Only the first 2,000 characters of a text are analyzed."""
+MAX_KEYWORDS = 8
+MAX_KEYWORD_CHARS = 64
+BINARY_SHARE = 0.25
+"""A text whose non-space characters are more than this share of control, surrogate,
+private-use, unassigned or replacement characters is binary."""
+NEUTRAL = TextAnalysis(language="und", sentiment=0.0)
+"""What a text without language (binary) is."""
+
+HOOK = "scrm_analyze_text"
+_NOT_TEXT = frozenset({"Cc", "Cs", "Co", "Cn"})
+_LANGUAGE = re.compile(r"[a-z]{2,8}")
+
+
+async def analyze_text(
+    plugins: PluginManager, text: str | None, *, channel: str, language_hint: str | None = None
+) -> TextAnalysis | None:
+    """Language, sentiment, complaint flag and keywords of an interaction's ``text``.
+
+    None when there is no text, or when no analyzer is installed and registered.
+    ``channel`` is the interaction's channel; ``language_hint`` the customer's known
+    language, if any. Never raises for the text or for a failing partner analyzer.
+    """
+    if text is None or not text.strip():
+        return None
+    cleaned = _clean(text[:MAX_CHARS])
+    if cleaned is None:
+        return NEUTRAL
+    arguments = {"text": cleaned, "channel": channel, "language_hint": language_hint}
+    try:
+        answer = await await_me_maybe(getattr(plugins.hook, HOOK)(**arguments))
+    except Exception:
+        log.exception("a text analyzer failed on a %s text; the built-in analyzer answers", channel)
+        answer = None
+    if not isinstance(answer, TextAnalysis):
+        if answer is not None:
+            log.error(
+                "a text analyzer answered %s, not a TextAnalysis; the built-in analyzer answers",
+                type(answer).__name__,
+            )
+        answer = await _builtin_answer(plugins, arguments)
+    return None if answer is None else _tidy(answer)
+
+
+def _clean(text: str) -> str | None:
+    """``text`` without the characters that are not text; None when it is binary."""
+    kept: list[str] = []
+    dropped = visible = 0
+    for char in text:
+        if char == "\ufffd" or (unicodedata.category(char) in _NOT_TEXT and char not in "\t\n\r"):
+            dropped += 1
+            continue
+        kept.append(char)
+        visible += not char.isspace()
+    if dropped > BINARY_SHARE * (dropped + visible):
+        return None
+    return "".join(kept) if dropped else text
+
+
+async def _builtin_answer(plugins: PluginManager, arguments: dict[str, Any]) -> TextAnalysis | None:
+    partners = [
+        plugin
+        for info in plugins.plugins()
+        if not info.builtin and (plugin := plugins.pm.get_plugin(info.name)) is not None
+    ]
+    builtin = plugins.pm.subset_hook_caller(HOOK, remove_plugins=partners)
+    try:
+        answer = await await_me_maybe(builtin(**arguments))
+    except Exception:
+        log.exception("the built-in text analyzer failed; the text stays unanalyzed")
+        return None
+    return answer if isinstance(answer, TextAnalysis) else None
+
+
+def _tidy(answer: TextAnalysis) -> TextAnalysis:
+    sentiment = float(answer.sentiment)
+    sentiment = 0.0 if math.isnan(sentiment) else min(1.0, max(-1.0, sentiment))
+    primary = str(answer.language or "").replace("_", "-").split("-")[0].strip().lower()
+    keywords: list[str] = []
+    for keyword in answer.keywords or ():
+        word = str(keyword).strip()[:MAX_KEYWORD_CHARS]
+        if word and word not in keywords:
+            keywords.append(word)
+    return replace(
+        answer,
+        language=primary if _LANGUAGE.fullmatch(primary) else "und",
+        sentiment=sentiment,
+        is_complaint=bool(answer.is_complaint),
+        keywords=tuple(keywords[:MAX_KEYWORDS]),
+    )
