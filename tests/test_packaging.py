@@ -9,6 +9,7 @@ load the demo, serve, and answer an authenticated GraphQL query.
 from __future__ import annotations
 
 import csv
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -52,11 +53,20 @@ def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> st
     return result.stdout + result.stderr
 
 
+# Left out of the copy the wheel is built from: setuptools' build/ folder keeps files that
+# were deleted from the source, and would put them in the wheel.
+NOT_SOURCE = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "*.db"
+)
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source = tmp_path_factory.mktemp("source") / "socialcrm"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
     out = tmp_path_factory.mktemp("dist")
     _run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(source)],
         cwd=out,
     )
     [built] = out.glob("socialcrm-*.whl")
