@@ -662,9 +662,8 @@ async def _analyze_lines(
             continue
         if request is None:
             continue
-        ident, text, line_channel, hint = request
+        answer, text, line_channel, hint = request
         result = await analyze_text(manager, text, channel=line_channel, language_hint=hint)
-        answer: dict[str, Any] = {} if ident is None else {"id": ident}
         answer["language"] = result.language if result else None
         answer["sentiment"] = result.sentiment if result else None
         answer["complaint"] = result.is_complaint if result else None
@@ -675,8 +674,9 @@ async def _analyze_lines(
 
 def _analysis_request(
     raw: bytes, channel: str, language: str | None
-) -> tuple[Any, str, str, str | None] | None:
-    """(id, text, channel, language hint) of one input line; None for a blank line."""
+) -> tuple[dict[str, Any], str, str, str | None] | None:
+    """The start of the line's answer (its "id", if it has one), its text, channel and
+    language hint; None for a blank line."""
     try:
         line = raw.decode("utf-8").removesuffix("\n").removesuffix("\r")
     except UnicodeDecodeError as exc:
@@ -684,7 +684,7 @@ def _analysis_request(
     if not line.strip():
         return None
     if not line.lstrip().startswith("{"):
-        return None, line, channel, language
+        return {}, line, channel, language
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -695,7 +695,7 @@ def _analysis_request(
         if not isinstance(data.get(field), str | None):
             raise CliError(f'"{field}" must be a string')
     return (
-        data.get("id"),
+        {"id": data["id"]} if "id" in data else {},
         data["text"],
         data.get("channel") or channel,
         data.get("language") or language,

@@ -36,7 +36,7 @@ sent to a brand, most are plain questions ("请问有货吗"). bench/analysis.py
 trade: held-out reviews lose about 2.5 points of balanced accuracy, hand-written neutral
 messages lose half their spurious sentiment."""
 _QUESTION = re.compile(
-    r"[?？]|吗|请|怎么|如何|多少|几[点号天个岁]|哪[里儿个]|什么|是否|能否|能不能|可不可以|有没有|麻烦|帮我"
+    r"[?？]|吗|请|怎么|如何|多少|几[点号天个岁]|哪[里儿个]|什么|是否|能否|能不能|可不可以|有没有|麻烦"
 )
 
 _lock = threading.Lock()
