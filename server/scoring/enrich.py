@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from socialcrm.plugins.models import InteractionKind
+from socialcrm.server.analysis import analyze_text
 from socialcrm.server.scoring.settings import CURRENCY_CODE, ScoringParameters
 from socialcrm.server.services import Services
 from socialcrm.server.tables import Customer, Interaction
@@ -67,10 +68,8 @@ async def enrich(
                 row.customer_id,
                 row.data.get("amount"),
             )
-    if not getattr(services.settings, "text_analysis", False) or not (row.content or "").strip():
+    if not services.settings.text_analysis or not (row.content or "").strip():
         return
-    from socialcrm.server.analysis import analyze_text
-
     analysis = await analyze_text(
         services.plugins, row.content or "", channel=row.channel, language_hint=customer.language
     )

@@ -41,7 +41,8 @@ class Dialect:
     def epoch(self, column: str) -> str:
         """Seconds since the epoch of a timestamp column, as a float."""
         if self.name == "postgresql":
-            return f"CAST(EXTRACT(EPOCH FROM {column}) AS DOUBLE PRECISION)"
+            # date_part answers a float directly (EXTRACT computes a numeric first).
+            return f"date_part('epoch', {column})"
         # SQLite keeps UTC timestamps as text, "YYYY-MM-DD HH:MM:SS.ffffff": whole seconds
         # from strftime, the fraction from the text itself (julianday would round it).
         return (
@@ -100,7 +101,13 @@ async def tell(progress: Progress, phase: str, done: int, total: int) -> None:
 async def fetch_matrix(
     connection: AsyncConnection, sql: str, params: dict[str, Any], width: int
 ) -> Array:
-    """Every row of ``sql`` as a float matrix (NULL becomes NaN), streamed by chunks."""
+    """Every row of ``sql`` (``width`` numeric columns) as a float matrix, NULL as NaN.
+
+    PostgreSQL sends the rows as a binary COPY that numpy reads in place; SQLite's rows
+    are streamed by chunks.
+    """
+    if connection.dialect.name == "postgresql":
+        return await _copy_matrix(connection, sql, params, width)
     chunks: list[Array] = []
     result = await connection.stream(text(sql), params)
     async for rows in result.partitions(CHUNK_ROWS):
@@ -113,6 +120,48 @@ async def fetch_matrix(
 def number_param(name: str) -> str:
     """A bound parameter typed as a float (PostgreSQL cannot infer it inside CASE or ``-``)."""
     return f"CAST(:{name} AS DOUBLE PRECISION)"
+
+
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+COPY_HEADER = len(COPY_SIGNATURE) + 8
+"""A binary COPY starts with the signature, 32-bit flags and a 32-bit extension length."""
+
+
+async def _copy_matrix(
+    connection: AsyncConnection, sql: str, params: dict[str, Any], width: int
+) -> Array:
+    """``COPY (…) TO STDOUT (FORMAT binary)`` of the rows as float8 with NaN for NULL: every
+    field then has the same size, so the stream is a fixed-layout numpy record array."""
+    names = [f"c{number}" for number in range(width)]
+    wrapped = (
+        "SELECT "
+        + ", ".join(f"COALESCE(CAST({name} AS DOUBLE PRECISION), 'NaN')" for name in names)
+        + f" FROM ({sql}) AS rows ({', '.join(names)})"
+    )
+    compiled = text(wrapped).compile(dialect=connection.dialect)
+    arguments = [params[name] for name in compiled.positiontup or ()]
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    parts: list[bytes] = []
+
+    async def take(part: bytes) -> None:
+        parts.append(part)
+
+    await driver.copy_from_query(compiled.string, *arguments, output=take, format="binary")
+    data = b"".join(parts)
+    parts.clear()
+    if not data.startswith(COPY_SIGNATURE):
+        raise ValueError("not a binary COPY stream")
+    layout = np.dtype(
+        [("fields", ">i2")]
+        + [item for name in names for item in ((f"{name}_size", ">i4"), (name, ">f8"))]
+    )
+    count = (len(data) - COPY_HEADER - 2) // layout.itemsize
+    records = np.frombuffer(data, dtype=layout, count=count, offset=COPY_HEADER)
+    matrix = np.empty((count, width))
+    for number, name in enumerate(names):
+        matrix[:, number] = records[name]
+    return matrix
 
 
 def weight_case(p: ScoringParameters, params: dict[str, Any]) -> str:
@@ -216,6 +265,8 @@ async def read_workspace(
         params,
         5 + len(SCORE_NAMES),
     )
+    # Sorted by id for the searches below (the statement orders them; a COPY may not keep it).
+    customers = customers[np.argsort(customers[:, 0], kind="stable")]
     n = len(customers)
     await tell(progress, "read", 1, 4)
     ids = customers[:, 0].astype(np.int64)

@@ -62,9 +62,12 @@ async def test_the_batch_gives_the_live_numbers_at_the_same_reference_time(
         batch = snapshot(await score_of(sessions, customer.id))
         assert_close(live[customer.id], batch, customer.display_name)
         assert (await customer_of(sessions, customer.id)).lifecycle_stage == stages[customer.id]
-    buyer = await score_of(sessions, customers[1].id)
+    loyal, buyer = [await score_of(sessions, c.id) for c in customers[:2]]
     assert buyer is not None and buyer.purchase_count == 4
     assert buyer.purchase_total == pytest.approx(299 + 59.9)
+    # The text analysis took part: a happy regular, a buyer who complained.
+    assert loyal is not None and loyal.sentiment > 0.5
+    assert buyer.complaint_count == 1 and buyer.sentiment < 0
 
 
 async def test_a_rescore_that_fails_midway_changes_nothing(

@@ -175,6 +175,25 @@ async def test_stages_move_through_the_whole_lifecycle(
     assert (await customer_of(sessions, wang.id)).stage_changed_at == t0 + timedelta(days=300)
 
 
+async def test_the_text_analysis_feeds_sentiment_complaints_and_the_language(
+    services: Any, make_customer: CustomerFactory, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    wu = await make_customer("吴")
+    at = utcnow() - timedelta(hours=5)
+    complaint = await record(services, wu, at, content="我要投诉，产品质量太差了")
+    assert (complaint.language, complaint.is_complaint) == ("zh", True)
+    assert complaint.sentiment is not None and complaint.sentiment < -0.5
+    assert "投诉" in complaint.keywords
+    await record(services, wu, at, direction="outbound", content="Sorry, we will fix it")
+    score = await score_of(sessions, wu.id)
+    assert score is not None
+    assert score.complaint_count == 1 and score.last_complaint_at == at
+    # Only the customer's own words count: (-0.99) / (1 + prior 1).
+    assert score.sentiment == pytest.approx(complaint.sentiment / 2)
+    assert score.churn_risk > 0.3
+    assert (await customer_of(sessions, wu.id)).language == "zh"
+
+
 async def test_an_unfollow_everywhere_is_lost(
     services: Any, make_customer: CustomerFactory, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
