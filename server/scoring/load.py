@@ -45,9 +45,7 @@ class Dialect:
             return f"date_part('epoch', {column})"
         # SQLite keeps UTC timestamps as text, "YYYY-MM-DD HH:MM:SS.ffffff": whole seconds
         # from strftime, the fraction from the text itself (julianday would round it).
-        return (
-            f"(CAST(strftime('%s', {column}) AS REAL) + CAST(substr({column}, 20) AS REAL))"
-        )
+        return f"(CAST(strftime('%s', {column}) AS REAL) + CAST(substr({column}, 20) AS REAL))"
 
     def greatest(self, a: str, b: str) -> str:
         """The larger of two numbers."""

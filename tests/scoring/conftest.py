@@ -4,18 +4,16 @@ and reads of what the scoring engine wrote."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
-from scoring_helpers import Recorder
+from scoring_helpers import CustomerFactory, Recorder
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from socialcrm.plugins.manager import PluginManager
 from socialcrm.server.tables import ChannelAccount, Customer, Workspace
-
-CustomerFactory = Callable[..., Awaitable[Customer]]
 
 
 @pytest.fixture

@@ -15,6 +15,9 @@ from socialcrm.plugins.models import CustomerChange
 from socialcrm.server.interactions import record_manual_interaction
 from socialcrm.server.tables import Customer, Interaction, Score, ScoreHistory, StageChange
 
+CustomerFactory = Callable[..., Awaitable[Customer]]
+"""``make_customer(name, created_at=None, **fields)``: a customer of the test workspace."""
+
 SCORES = ("engagement", "influence", "sentiment", "value", "social_value", "churn_risk")
 MEASURES = (
     "activity_recent",

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import CustomerFactory
 from helpers.acme import deliver, message
 from scoring_helpers import (
+    CustomerFactory,
     Recorder,
     assert_close,
     customer_of,

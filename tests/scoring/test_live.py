@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from conftest import CustomerFactory
 from helpers.acme import deliver, message
 from scoring_helpers import (
+    CustomerFactory,
     Recorder,
     customer_of,
     history_of,
