@@ -260,7 +260,9 @@ class CustomerChange:
     workspace_id: int
     customer_id: int
     change: str
-    """created, updated, merged, tagged, untagged, followed, unfollowed."""
+    """created, updated, merged, tagged, untagged, followed, unfollowed, or stage (the
+    lifecycle stage moved: ``fields`` has ``from``, ``to``, ``source`` (rule, manual or
+    cleared) and ``set_by``)."""
     fields: dict[str, Any] = field(default_factory=dict)
 
 

@@ -67,7 +67,8 @@ def scrm_interaction_stored(interaction: StoredInteraction) -> Awaitable[None] |
 
 @hookspec
 def scrm_customer_changed(change: CustomerChange) -> Awaitable[None] | None:
-    """Observe a customer that was created, updated, merged, tagged or (un)followed."""
+    """Observe a customer that was created, updated, merged, tagged or (un)followed, or
+    whose lifecycle stage moved (change ``stage``)."""
 
 
 @hookspec(firstresult=True)
