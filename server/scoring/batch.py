@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import text
@@ -77,7 +77,7 @@ async def rescore_workspace(
     engine = services.engine if services is not None else services_or_engine
     assert isinstance(engine, AsyncEngine)
     report = progress or _no_progress
-    reference = now or utcnow()
+    reference = (now or utcnow()).astimezone(UTC)
     started = time.perf_counter()
     async with engine.connect() as connection:
         if not await _lock(connection, workspace_id, wait):

@@ -295,3 +295,8 @@ async def test_referral_counts_count_buyers(
             buyer.id: (0, 0),
         }
         assert await referral_counts(session, []) == {}
+
+
+async def test_an_empty_workspace_rescores(services: Any, workspace: Workspace) -> None:
+    result = await rescore_workspace(services, workspace.id)
+    assert result is not None and (result.customers, result.written) == (0, 0)
