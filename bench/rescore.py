@@ -135,6 +135,8 @@ class Run:
     stats: dict[str, int]
     statements: dict[str, float] = field(default_factory=dict)
     """Seconds each statement was seen active in a backend of the bench database."""
+    parallel: dict[str, float] = field(default_factory=dict)
+    """Seconds parallel workers were seen running each statement, added up."""
     waits: dict[str, float] = field(default_factory=dict)
     output: str = ""
 
@@ -193,7 +195,9 @@ class Backends:
     (a backend's CPU as last seen before it exited)."""
 
     statements: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-    """Seconds each statement was seen active."""
+    """Seconds each statement was seen active in the backend that runs it."""
+    parallel: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    """Seconds parallel workers were seen running each statement, added up."""
     waits: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     cpu: dict[int, float] = field(default_factory=dict)
     peak_private: int = 0
@@ -208,7 +212,11 @@ class Backends:
             private += procfs.memory(pid).anonymous
             if row["state"] != "active":
                 continue
-            self.statements[_one_line(row["query"])] += SAMPLE_SECONDS
+            query = _one_line(row["query"])
+            if row["leader_pid"] is None:
+                self.statements[query] += SAMPLE_SECONDS
+            else:
+                self.parallel[query] += SAMPLE_SECONDS
             wait = f"{row['wait_event_type']}:{row['wait_event']}"
             self.waits["CPU" if wait == "None:None" else wait] += SAMPLE_SECONDS
         self.peak_private = max(self.peak_private, private)
@@ -221,7 +229,8 @@ async def sample_backends(url: str, backends: Backends, done: threading.Event) -
         while not done.is_set():
             backends.sample(
                 await conn.fetch(
-                    "SELECT pid, state, query, wait_event_type, wait_event FROM pg_stat_activity"
+                    "SELECT pid, leader_pid, state, query, wait_event_type, wait_event"
+                    " FROM pg_stat_activity"
                     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
             )
@@ -232,6 +241,13 @@ async def sample_backends(url: str, backends: Backends, done: threading.Event) -
 
 def _one_line(query: str) -> str:
     return re.sub(r"\s+", " ", query).strip()
+
+
+def _readable(statement: str) -> str:
+    """A statement without the wrapper of a binary COPY of numbers, so what it reads shows
+    (``pg_stat_activity`` keeps only a statement's first kilobyte)."""
+    inner = re.search(r"'NaN'\) FROM \((.*)", statement)
+    return f"COPY of ({inner.group(1)}" if inner else statement
 
 
 async def database_stats(url: str) -> dict[str, int]:
@@ -295,6 +311,7 @@ def run_rescore(args: argparse.Namespace, slug: str, log: Path) -> Run:
         postgres_cpu_seconds=postgres_cpu,
         stats={name: after[name] - before[name] for name in STAT_COLUMNS},
         statements=backends.statements,
+        parallel=backends.parallel,
         waits=backends.waits,
         output=log.read_text(errors="replace"),
     )
@@ -371,7 +388,9 @@ def report(run: Run, seeded: SeedResult, baseline: float, number: int) -> None:
     if run.statements:
         print("  PostgreSQL was busy with (seconds seen active, sampled):")
         for statement, seconds in _largest(run.statements, 8):
-            print(f"    {seconds:7.1f} s  {statement[:150]}")
+            workers = run.parallel.get(statement, 0.0)
+            helped = f" (+{workers:.1f} s in parallel workers)" if workers else ""
+            print(f"    {seconds:7.1f} s{helped}  {_readable(statement)[:150]}")
         waits = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in _largest(run.waits, 5))
         print(f"  waiting on: {waits}")
     tail = run.output.strip().splitlines()[-8:]
