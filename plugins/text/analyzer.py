@@ -45,7 +45,7 @@ def analyze(text: str, language_hint: str | None = None) -> TextAnalysis:
 def chinese_sentiment(normalized: str, tokens: list[str], model: SentimentModel) -> float:
     """Sentiment of a normalized Chinese text segmented into ``tokens``, by ``model``.
 
-    A question or a request must convince the model by ``chinese.QUESTION_MARGIN`` more.
+    A short question or request must convince the model by ``chinese.QUESTION_MARGIN`` more.
     """
     margin = chinese.QUESTION_MARGIN if chinese.is_question(normalized) else 0.0
     return model.score(sentiment_features(normalized, tokens), margin=margin)

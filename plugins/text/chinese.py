@@ -29,12 +29,14 @@ with warnings.catch_warnings():
 
 MAX_KEYWORDS = 8
 QUESTION_MARGIN = 1.5
-"""Log-odds a question or request gives up before it counts as positive or negative.
+"""Log-odds a short question or request gives up before it counts as positive or negative.
 
 The model learned from reviews, where a question is mostly a complaint ("怎么还没发货？");
-sent to a brand, most are plain questions ("请问有货吗"). bench/analysis.py measures the
-trade: held-out reviews lose about 2.5 points of balanced accuracy, hand-written neutral
-messages lose half their spurious sentiment."""
+sent to a brand, most short questions are plain ones ("请问有货吗"). ``bench/analysis.py``
+measures the trade (bench/README.md): about a point of balanced accuracy on short held-out
+reviews for half the sentiment the model wrongly gives neutral messages."""
+QUESTION_MAX_CHARS = 30
+"""Longer texts are posts or reviews: a question in them does not make them neutral."""
 _QUESTION = re.compile(
     r"[?？]|吗|请|怎么|如何|多少|几[点号天个岁]|哪[里儿个]|什么|是否|能否|能不能|可不可以|有没有|麻烦"
 )
@@ -63,8 +65,8 @@ def _tokenizer() -> jieba.Tokenizer:
 
 
 def is_question(text: str) -> bool:
-    """Whether ``text`` asks or requests something (a question mark, 吗, 请问, 怎么 …)."""
-    return _QUESTION.search(text) is not None
+    """Whether ``text`` is a short question or request (a question mark, 吗, 请, 怎么 …)."""
+    return len(text) <= QUESTION_MAX_CHARS and _QUESTION.search(text) is not None
 
 
 def words(text: str) -> list[str]:

@@ -1,9 +1,12 @@
 """The complaint flag: the customer complains, which is more than being negative.
 
-A text is a complaint when it has a complaint cue (a refund, a return, something broken,
-late or missing, service that does not answer, the word "complaint" itself …) and its
-sentiment is negative. "Sad the store is closing" is negative without a cue; "got my refund
-within two days, thanks" has a cue but is positive: neither is a complaint.
+A text is a complaint when it names a problem (a refund, a return, something broken, late
+or missing, service that does not answer, the word "complaint" itself …) and its sentiment
+is negative, or when it names what customers complain about (the product, its quality, the
+order, the delivery, the service, the price …) and its sentiment is clearly negative: a
+question about the delivery is not a complaint. "Mondays are the worst" is negative about
+nothing a brand sells; "got my refund within two days, thanks" names a problem but is
+positive: neither is a complaint.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from __future__ import annotations
 import re
 
 NEGATIVE = -0.05
-"""A complaint's sentiment is below this."""
+"""A text naming a problem complains when its sentiment is below this."""
+CLEARLY_NEGATIVE = -0.5
+"""A text naming only what it is about complains when its sentiment is below this."""
 
-# Chinese cues match anywhere in the text: they are words of two or more characters.
-_ZH_CUES = (
+# Chinese cues match anywhere in the text: words of two or more characters, and a few
+# single characters that are words of their own (钱, 买).
+_ZH_PROBLEMS = (
     "投诉", "举报", "12315", "差评", "维权", "消协", "工商局", "曝光", "骗子", "欺诈", "欺骗",
     "虚假", "假货", "坑人", "上当", "忽悠", "退款", "退货", "退钱", "换货", "赔偿", "索赔",
     "坏了", "破损", "损坏", "碎了", "故障", "质量问题", "有问题", "不能用", "用不了", "没法用",
@@ -25,9 +31,14 @@ _ZH_CUES = (
     "不给退", "不给换", "拒绝退", "乱收费", "多收", "多扣", "扣费", "扣钱", "与描述不符",
     "货不对板", "不符",
 )  # fmt: skip
+_ZH_SUBJECTS = (
+    "质量", "产品", "商品", "东西", "服务", "客服", "售后", "快递", "物流", "发货", "包裹", "包装",
+    "卖家", "商家", "店家", "店员", "门店", "价格", "价钱", "钱", "订单", "体验", "会员",
+    "酒店", "房间", "外卖", "味道", "师傅", "安装", "维修", "买",
+)  # fmt: skip
 
 # English cues match whole words, in lower case.
-_EN_CUES = (
+_EN_PROBLEMS = (
     r"refunds?", r"refunded", r"money back", r"return(?:ed|ing)?", r"exchange", r"replace(?:ment)?",
     r"broken?", r"broke", r"damaged?", r"defective", r"faulty", r"cracked", r"shattered",
     r"torn", r"leak(?:s|ing)?", r"expired", r"rotten", r"stale", r"moldy", r"mouldy",
@@ -45,20 +56,29 @@ _EN_CUES = (
     r"stopped (?:working|charging)", r"crash(?:es|ed|ing)?", r"overheats?", r"dirty",
     r"filthy", r"stained", r"poor quality", r"fell apart", r"came apart", r"locked",
 )  # fmt: skip
+_EN_SUBJECTS = (
+    r"(?:customer )?service", r"support", r"staff", r"products?", r"items?", r"quality",
+    r"orders?", r"delivery", r"shipping", r"packag(?:e|ing)", r"parcel", r"courier", r"seller",
+    r"stores?", r"shop", r"prices?", r"money", r"app", r"website", r"account", r"bill(?:ing)?",
+    r"subscription", r"booking", r"reservation", r"room", r"hotel", r"food", r"meal", r"waiter",
+    r"experience", r"purchase", r"warranty", r"repair", r"installation",
+)  # fmt: skip
 
-_ZH = re.compile("|".join(re.escape(cue) for cue in _ZH_CUES))
-_EN = re.compile(r"\b(?:" + "|".join(_EN_CUES) + r")\b")
-
-
-def complaint_cues(text: str, language: str) -> list[str]:
-    """The complaint cues in ``text`` (normalized, lower case) for its language."""
-    if language == "zh":
-        return _ZH.findall(text)
-    if language == "en":
-        return _EN.findall(text)
-    return []
+_PROBLEMS = {
+    "zh": re.compile("|".join(re.escape(cue) for cue in _ZH_PROBLEMS)),
+    "en": re.compile(r"\b(?:" + "|".join(_EN_PROBLEMS) + r")\b"),
+}
+_SUBJECTS = {
+    "zh": re.compile("|".join(re.escape(cue) for cue in _ZH_SUBJECTS)),
+    "en": re.compile(r"\b(?:" + "|".join(_EN_SUBJECTS) + r")\b"),
+}
 
 
 def is_complaint(text: str, language: str, sentiment: float) -> bool:
-    """Whether ``text`` complains: a complaint cue and a negative sentiment."""
-    return sentiment < NEGATIVE and bool(complaint_cues(text, language))
+    """Whether ``text`` (normalized, lower case) complains: a problem and a negative
+    sentiment, or what it is about and a clearly negative sentiment."""
+    if sentiment >= NEGATIVE or language not in _PROBLEMS:
+        return False
+    if _PROBLEMS[language].search(text):
+        return True
+    return sentiment < CLEARLY_NEGATIVE and _SUBJECTS[language].search(text) is not None
