@@ -156,6 +156,8 @@ async def _copy_matrix(
     )
     count = (len(data) - COPY_HEADER - 2) // layout.itemsize
     records = np.frombuffer(data, dtype=layout, count=count, offset=COPY_HEADER)
+    if count and not (records["fields"] == width).all():
+        raise ValueError("unexpected row layout in a binary COPY stream")
     matrix = np.empty((count, width))
     for number, name in enumerate(names):
         matrix[:, number] = records[name]
