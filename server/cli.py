@@ -564,28 +564,15 @@ def rescore(
 async def _rescore(settings: Settings, slug: str | None) -> list[tuple[str, Any]]:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    from socialcrm.server.auth import Authenticator
-    from socialcrm.server.bus import create_bus
-    from socialcrm.server.db import create_engine, session_factory
     from socialcrm.server.scoring.batch import rescore_workspace
-    from socialcrm.server.services import Services
+    from socialcrm.server.standalone import standalone_services
     from socialcrm.server.tables import Workspace
 
-    engine = create_engine(settings.database_url, pool_size=2)
-    sessions = session_factory(engine)
+    results: list[tuple[str, Any]] = []
     # Stage changes run the plugins' scrm_customer_changed hooks and go out on the bus, as
     # the server's own rescores do.
-    services = Services(
-        settings=settings,
-        engine=engine,
-        sessions=sessions,
-        plugins=PluginManager(),
-        bus=create_bus(settings),
-        auth=Authenticator(sessions),
-    )
-    results: list[tuple[str, Any]] = []
-    try:
-        async with sessions() as session:
+    async with standalone_services(settings) as services:
+        async with services.sessions() as session:
             if slug is not None:
                 targets = [(await _workspace_id(session, slug), slug)]
             else:
@@ -593,7 +580,6 @@ async def _rescore(settings: Settings, slug: str | None) -> list[tuple[str, Any]
                     select(col(Workspace.id), col(Workspace.slug)).order_by(col(Workspace.id))
                 )
                 targets = [(int(row[0] or 0), str(row[1])) for row in rows]
-        await services.bus.start()
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
@@ -619,9 +605,6 @@ async def _rescore(settings: Settings, slug: str | None) -> list[tuple[str, Any]
                 result = await rescore_workspace(services, workspace_id, progress=show)
                 bar.update(task, description=f"{name}: done", completed=10)
                 results.append((name, result))
-    finally:
-        await services.bus.stop()
-        await engine.dispose()
     return results
 
 
