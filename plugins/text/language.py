@@ -10,7 +10,8 @@ carries about a word), so that ``这个iPhone太差了`` is Chinese. A text with
 
 Short Latin-script texts say little to a character model ("ok", "nice"): an unsure guess
 for a plain-ASCII text is English, the Latin-script language socialcrm's channels see most,
-and ``und`` otherwise. A caller's hint wins when it names a language of the text's script.
+and ``und`` otherwise. A caller's hint decides where the script does not (kanji alone) or
+the identifier is unsure, when it names a language of the text's script.
 """
 
 from __future__ import annotations
@@ -180,13 +181,15 @@ def detect(text: str, hint: str | None = None) -> str:
         counts["han"] = (kana + han) * HAN_WEIGHT
     script = max(counts, key=lambda name: counts[name])
     hint = _primary(hint)
-    if hint is not None and _fits(hint, script):
-        return hint
     if script not in SHARED_SCRIPTS:
-        return _SCRIPT_LANGUAGE[script]
+        return hint if hint is not None and _fits(hint, script) else _SCRIPT_LANGUAGE[script]
+    # What the text says beats what is known of the writer: a German customer in Shanghai
+    # may well write in English.
     language, probability = _identifiers()[script].classify(text)
     if language == "en" or probability >= SURE:
         return str(language)
+    if hint is not None and _fits(hint, script):
+        return hint
     if script == "latin":
         return "en" if text.isascii() else UNDETERMINED
     return _SCRIPT_LANGUAGE[script]

@@ -77,7 +77,9 @@ async def enrich(
         return
     row.language = analysis.language
     row.sentiment = analysis.sentiment
-    row.is_complaint = analysis.is_complaint
+    # A complaint is the customer's: what the brand sends ("our service team will call you")
+    # may read like one, but is not.
+    row.is_complaint = analysis.is_complaint and row.direction == "inbound"
     row.keywords = list(analysis.keywords)
     if (
         customer.language is None

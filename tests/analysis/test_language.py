@@ -59,6 +59,15 @@ async def test_a_hint_decides_between_languages_of_one_script(plugins: PluginMan
     assert (await analyze(plugins, "物流很快", hint="en_US")).language == "zh"
 
 
+async def test_what_the_text_says_beats_the_hint(plugins: PluginManager) -> None:
+    # A German customer in Shanghai writes in English: analyzed as English, with sentiment.
+    english = await analyze(plugins, "Loved the oat latte this morning!", hint="de")
+    assert english.language == "en" and english.sentiment > 0.3
+    assert (await analyze(plugins, "Ich liebe diesen Kaffee sehr", hint="en")).language == "de"
+    # Too short for the identifier to be sure: the hint decides.
+    assert (await analyze(plugins, "Merci!", hint="fr")).language == "fr"
+
+
 @pytest.mark.parametrize("text", [None, "", "   ", "\n\t "])
 async def test_no_text_is_not_analyzed(plugins: PluginManager, text: str | None) -> None:
     assert await analyze(plugins, text) is None

@@ -184,7 +184,11 @@ async def test_the_text_analysis_feeds_sentiment_complaints_and_the_language(
     assert (complaint.language, complaint.is_complaint) == ("zh", True)
     assert complaint.sentiment is not None and complaint.sentiment < -0.5
     assert "投诉" in complaint.keywords
-    await record(services, wu, at, direction="outbound", content="Sorry, we will fix it")
+    # The brand's answer may read like a complaint; it is never the customer's complaint.
+    answer = await record(
+        services, wu, at, direction="outbound", content="非常抱歉，已为您记录投诉，客服稍后联系您"
+    )
+    assert answer.is_complaint is False and answer.language == "zh"
     score = await score_of(sessions, wu.id)
     assert score is not None
     assert score.complaint_count == 1 and score.last_complaint_at == at
