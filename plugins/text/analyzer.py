@@ -5,7 +5,7 @@ from __future__ import annotations
 from socialcrm.plugins import TextAnalysis
 from socialcrm.plugins.text import chinese, english, words
 from socialcrm.plugins.text.complaint import is_complaint
-from socialcrm.plugins.text.language import detect
+from socialcrm.plugins.text.language import UNDETERMINED, detect
 from socialcrm.plugins.text.model import (
     SentimentModel,
     load_model,
@@ -19,7 +19,7 @@ def analyze(text: str, language_hint: str | None = None) -> TextAnalysis:
     languages get their tag, neutral sentiment and their frequent words.
 
     Never raises for odd input: a text without letters (emoji, digits, control characters)
-    is ``und`` and neutral.
+    is ``und``, neutral and without keywords.
     """
     normalized = normalize(text)
     language = detect(normalized, language_hint)
@@ -33,7 +33,8 @@ def analyze(text: str, language_hint: str | None = None) -> TextAnalysis:
         keywords = words.keywords(normalized, language)
     else:
         sentiment = 0.0
-        keywords = words.keywords(normalized, language)
+        # A text whose language cannot be told has no words to trust (noise, binary).
+        keywords = () if language == UNDETERMINED else words.keywords(normalized, language)
     return TextAnalysis(
         language=language,
         sentiment=round(sentiment, 4),

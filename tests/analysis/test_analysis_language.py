@@ -89,6 +89,7 @@ async def test_binary_is_neutral(plugins: PluginManager) -> None:
         assert result.language == "und"
         assert result.sentiment == 0.0
         assert not result.is_complaint
+        assert result.keywords == ()
     assert await analyze(plugins, "\x00\x01\x02\x03") == NEUTRAL
 
 
