@@ -411,7 +411,13 @@ def main(argv: list[str] | None = None) -> None:
                     uvicorn_process(
                         "socialcrm",
                         "socialcrm.server.app:create_app",
-                        {"SCRM_DATABASE_URL": url, "SCRM_GRAPHIQL": "false"},
+                        # Reads alone: the periodic rescore would rescore the whole seeded
+                        # workspace during the run (bench/rescore.py measures that).
+                        {
+                            "SCRM_DATABASE_URL": url,
+                            "SCRM_GRAPHIQL": "false",
+                            "SCRM_RESCORE_INTERVAL_SECONDS": "0",
+                        },
                         logs,
                         Path(args.server_root).resolve(),
                     )
