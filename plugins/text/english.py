@@ -15,6 +15,8 @@ from functools import cache
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from socialcrm.plugins.text.model import normalize
+
 # VADER's scale: -4 (most negative) to 4.
 SERVICE_WORDS = {
     "refund": -0.8, "refunds": -0.8, "late": -1.2, "overdue": -1.2, "slow": -1.0,
@@ -49,7 +51,7 @@ def _analyzer() -> SentimentIntensityAnalyzer:
 def sentiment(text: str) -> float:
     """Sentiment of an English text in [-1, 1]."""
     compound = float(_analyzer().polarity_scores(text)["compound"])
-    phrases = len(_COMPLAINT_PHRASES.findall(text.lower()))
+    phrases = len(_COMPLAINT_PHRASES.findall(normalize(text)))
     if not phrases or abs(compound) >= 0.9999:
         return compound
     raw = compound * math.sqrt(_ALPHA / (1 - compound * compound))

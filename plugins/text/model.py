@@ -26,9 +26,9 @@ FORMAT = 1
 
 
 def normalize(text: str) -> str:
-    """The form every analysis reads: NFKC (full-width letters and digits made plain) and
-    lower case."""
-    return unicodedata.normalize("NFKC", text).lower()
+    """The form every analysis reads: NFKC (full-width letters and digits made plain), lower
+    case, typographic apostrophes made plain (don’t → don't)."""
+    return unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'")
 
 
 def sentiment_features(text: str, words: Iterable[str]) -> set[str]:
