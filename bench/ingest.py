@@ -4,15 +4,16 @@
    messages come from customers with a year of history and a place in the customer graph.
 2. Connects a plain-mode WeChat official account to the workspace (once; kept with
    ``--reuse``) and builds two servers in this process with ``create_app``: one with
-   ``SCRM_TEXT_ANALYSIS`` and ``SCRM_LIVE_SCORING`` off, one with both on. Each is started
-   (its lifespan) and reached through an in-process ASGI client, so no HTTP server or
-   socket is measured, only the application's own path.
+   ``SCRM_TEXT_ANALYSIS`` and ``SCRM_LIVE_SCORING`` off, one with both on (``--split`` adds
+   a third with analysis alone). Each is started (its lifespan) and reached through an
+   in-process ASGI client, so no HTTP server or socket is measured, only the application's
+   own path.
 3. Posts signed WeChat text pushes (``/webhooks/wechat/{slug}``, signature, timestamp and
    nonce as WeChat sends them) from the workspace's customers, with short Chinese and
    English texts (``bench/texts.py``): a warm-up on each side, then ``--rounds`` rounds,
-   each sending ``--messages / --rounds`` messages to one side and then the same number to
-   the other, the order alternating between rounds. A round ends when the server's
-   background work (observers, the event bus) has finished.
+   each sending ``--messages / --rounds`` messages to every side in turn, the order turning
+   between rounds. A round ends when the server's background work (observers, the event
+   bus) has finished.
 4. Prints messages per second each way, the CPU this process and PostgreSQL's backends
    used per message, and the milliseconds per message that analysis and scoring add.
 
@@ -51,6 +52,12 @@ from bench.texts import TextGenerator
 
 SWITCHES = ("text_analysis", "live_scoring")
 """The settings turned off and on (``SCRM_TEXT_ANALYSIS``, ``SCRM_LIVE_SCORING``)."""
+SIDES: dict[str, tuple[bool, bool]] = {
+    "off": (False, False),
+    "analysis": (True, False),
+    "on": (True, True),
+}
+"""Each server's (text analysis, live scoring); ``analysis`` runs only with ``--split``."""
 TOKEN = "scrmbenchtoken"
 ORIGINAL_ID = "gh_scrmbench0001"
 
@@ -88,6 +95,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=1,
         help="messages in flight at once (default 1: the cost of one message alone)",
+    )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="add a third server with text analysis on and live scoring off, to tell the "
+        "two costs apart",
     )
     parser.add_argument("--seed", type=int, default=7, help="seed of the texts and senders")
     args = parser.parse_args(argv)
@@ -154,7 +167,6 @@ class Side:
     """One server: analysis and scoring on or off, its client and its measurements."""
 
     name: str
-    enabled: bool
     app: Any
     client: httpx.AsyncClient
     seconds: list[float] = field(default_factory=list)
@@ -173,12 +185,12 @@ class Side:
         return 1000 * sum(values) / sum(self.counts)
 
 
-def server_settings(url: str, enabled: bool) -> Any:
+def server_settings(url: str, switches: tuple[bool, ...]) -> Any:
     """Settings for one side: the bench database, no poller and no periodic rescore, the
     switches set."""
     from socialcrm.server.settings import Settings
 
-    values: dict[str, Any] = {name: enabled for name in SWITCHES}
+    values: dict[str, Any] = dict(zip(SWITCHES, switches, strict=True))
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=url,
@@ -262,7 +274,7 @@ async def measure(side: Side, slug: str, pushes: list[Push], args: argparse.Name
     side.db_cpu.append(db_cpu)
     side.msg_ids.extend(push.msg_id for push in pushes)
     print(
-        f"  {side.name:<4} {len(pushes) / seconds:8.1f} msg/s  {1000 * seconds / len(pushes):7.2f}"
+        f"  {side.name:<8} {len(pushes) / seconds:8.1f} msg/s  {1000 * seconds / len(pushes):7.2f}"
         f" ms/msg  CPU {1000 * cpu / len(pushes):6.2f} ms/msg  PostgreSQL CPU "
         f"{1000 * db_cpu / len(pushes):6.2f} ms/msg",
         flush=True,
@@ -309,15 +321,17 @@ async def run(args: argparse.Namespace) -> None:
         print(f"warning: the server has no setting {', '.join(missing)}: both sides are the same")
     async with AsyncExitStack() as stack:
         sides = []
-        for name, enabled in (("off", False), ("on", True)):
-            app = create_app(server_settings(url, enabled), PluginManager())
+        for name, switches in SIDES.items():
+            if name == "analysis" and not args.split:
+                continue
+            app = create_app(server_settings(url, switches), PluginManager())
             await stack.enter_async_context(LifespanManager(app))
             client = await stack.enter_async_context(
                 httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=app), base_url="http://bench.invalid"
                 )
             )
-            sides.append(Side(name, enabled, app, client))
+            sides.append(Side(name, app, client))
         print(
             f"\n{args.messages:,} messages to each side in {args.rounds} rounds after "
             f"{args.warmup} warm-up messages each; {args.concurrency} in flight; "
@@ -328,7 +342,8 @@ async def run(args: argparse.Namespace) -> None:
         per_round = args.messages // args.rounds
         for number in range(args.rounds):
             print(f"round {number + 1}:")
-            for side in sides if number % 2 == 0 else sides[::-1]:
+            # The order turns each round, so a drift of the machine's load falls on every side.
+            for side in sides[number % len(sides) :] + sides[: number % len(sides)]:
                 await measure(side, slug, messages.batch(per_round), args)
     await report(sides, url, slug)
 
@@ -336,34 +351,37 @@ async def run(args: argparse.Namespace) -> None:
 async def report(sides: list[Side], url: str, slug: str) -> None:
     """The summary: each side's rate and costs, and what analysis and scoring add."""
     print(
-        f"\n{'':<4} {'msg/s':>8} {'ms/msg':>8} {'CPU ms/msg':>11} {'PG CPU ms/msg':>14} "
+        f"\n{'':<8} {'msg/s':>8} {'ms/msg':>8} {'CPU ms/msg':>11} {'PG CPU ms/msg':>14} "
         f"{'errors':>7}  stored / analyzed"
     )
     for side in sides:
         count, analyzed = await stored(url, slug, side.msg_ids)
         print(
-            f"{side.name:<4} {side.rate():8.1f} {side.per_message_ms(side.seconds):8.2f} "
+            f"{side.name:<8} {side.rate():8.1f} {side.per_message_ms(side.seconds):8.2f} "
             f"{side.per_message_ms(side.cpu):11.2f} {side.per_message_ms(side.db_cpu):14.2f} "
             f"{side.errors:7d}  {count:,} / {analyzed:,}"
         )
-    off, on = sides
-    added = on.per_message_ms(on.seconds) - off.per_message_ms(off.seconds)
-    # Each round sends to both sides back to back: the median of the rounds' differences
-    # is the figure a busy round (another process on the machine) moves least.
-    paired = [
-        1000 * (on_seconds / on_count - off_seconds / off_count)
-        for on_seconds, on_count, off_seconds, off_count in zip(
-            on.seconds, on.counts, off.seconds, off.counts, strict=True
+    off = sides[0]
+    for side in sides[1:]:
+        added = side.per_message_ms(side.seconds) - off.per_message_ms(off.seconds)
+        # Each round sends to every side in turn: the median of the rounds' differences is
+        # the figure a busy round (another process on the machine) moves least.
+        paired = [
+            1000 * (seconds / count - off_seconds / off_count)
+            for seconds, count, off_seconds, off_count in zip(
+                side.seconds, side.counts, off.seconds, off.counts, strict=True
+            )
+        ]
+        what = "analysis and live scoring" if side.name == "on" else "analysis alone"
+        print(
+            f"\n{what} add {statistics.median(paired):+.2f} ms per message "
+            f"(median of the rounds' differences; {added:+.2f} ms over all rounds, "
+            f"{side.per_message_ms(side.seconds) / off.per_message_ms(off.seconds):.2f}× the "
+            f"time): {side.per_message_ms(side.cpu) - off.per_message_ms(off.cpu):+.2f} ms of "
+            f"this process's CPU, "
+            f"{side.per_message_ms(side.db_cpu) - off.per_message_ms(off.db_cpu):+.2f} ms of "
+            "PostgreSQL's"
         )
-    ]
-    print(
-        f"\nanalysis and live scoring add {statistics.median(paired):+.2f} ms per message "
-        f"(median of the rounds' differences; {added:+.2f} ms over all rounds, "
-        f"{on.per_message_ms(on.seconds) / off.per_message_ms(off.seconds):.2f}× the time): "
-        f"{on.per_message_ms(on.cpu) - off.per_message_ms(off.cpu):+.2f} ms of this process's "
-        f"CPU, {on.per_message_ms(on.db_cpu) - off.per_message_ms(off.db_cpu):+.2f} ms of "
-        "PostgreSQL's"
-    )
 
 
 def main(argv: list[str] | None = None) -> None:
