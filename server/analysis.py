@@ -11,8 +11,8 @@ fails for the text's sake:
   binary, not language, and is neutral ``und`` without asking any analyzer;
 - the installed analyzers answer as the hook says (the first that answers wins, the built-in
   one last); when the analyzer that answered raises, answers something that is not a
-  ``TextAnalysis``, or its coroutine answers None, the error is logged and the built-in
-  analyzers answer instead;
+  ``TextAnalysis`` (or one whose fields cannot be read), or its coroutine answers None, the
+  error is logged and the built-in analyzers answer instead;
 - the answer is tidied: sentiment clamped into [-1, 1] (NaN is 0), the language reduced to
   its lower-case primary tag (``und`` when it is none), at most ``MAX_KEYWORDS`` distinct
   non-empty keywords of at most ``MAX_KEYWORD_CHARS`` characters.
@@ -62,19 +62,25 @@ async def analyze_text(
     if cleaned is None:
         return NEUTRAL
     arguments = {"text": cleaned, "channel": channel, "language_hint": language_hint}
+    answer = await _ask(getattr(plugins.hook, HOOK), arguments, "a text analyzer")
+    if answer is None:
+        answer = await _ask(_builtin_caller(plugins), arguments, "the built-in text analyzer")
+    return answer
+
+
+async def _ask(caller: Any, arguments: dict[str, Any], who: str) -> TextAnalysis | None:
+    """What ``caller`` answers, tidied; None (and an error logged) if it fails or answers
+    something that is not a ``TextAnalysis``."""
     try:
-        answer = await await_me_maybe(getattr(plugins.hook, HOOK)(**arguments))
+        answer = await await_me_maybe(caller(**arguments))
+        if answer is None:
+            return None
+        if not isinstance(answer, TextAnalysis):
+            raise TypeError(f"answered {type(answer).__name__}, not a TextAnalysis")
+        return _tidy(answer)
     except Exception:
-        log.exception("a text analyzer failed on a %s text; the built-in analyzer answers", channel)
-        answer = None
-    if not isinstance(answer, TextAnalysis):
-        if answer is not None:
-            log.error(
-                "a text analyzer answered %s, not a TextAnalysis; the built-in analyzer answers",
-                type(answer).__name__,
-            )
-        answer = await _builtin_answer(plugins, arguments)
-    return None if answer is None else _tidy(answer)
+        log.exception("%s failed on a %s text", who, arguments["channel"])
+        return None
 
 
 def _clean(text: str) -> str | None:
@@ -92,19 +98,14 @@ def _clean(text: str) -> str | None:
     return "".join(kept) if dropped else text
 
 
-async def _builtin_answer(plugins: PluginManager, arguments: dict[str, Any]) -> TextAnalysis | None:
+def _builtin_caller(plugins: PluginManager) -> Any:
+    """The hook without the partners' implementations: only the built-in analyzers."""
     partners = [
         plugin
         for info in plugins.plugins()
         if not info.builtin and (plugin := plugins.pm.get_plugin(info.name)) is not None
     ]
-    builtin = plugins.pm.subset_hook_caller(HOOK, remove_plugins=partners)
-    try:
-        answer = await await_me_maybe(builtin(**arguments))
-    except Exception:
-        log.exception("the built-in text analyzer failed; the text stays unanalyzed")
-        return None
-    return answer if isinstance(answer, TextAnalysis) else None
+    return plugins.pm.subset_hook_caller(HOOK, remove_plugins=partners)
 
 
 def _tidy(answer: TextAnalysis) -> TextAnalysis:

@@ -118,14 +118,21 @@ async def test_a_failing_partner_falls_back_to_the_builtin_analyzer(
     assert record.exc_info is not None and "model is down" in str(record.exc_info[1])
 
 
+@pytest.mark.parametrize(
+    ("answer", "complaint"),
+    [
+        ({"sentiment": 1}, "answered dict, not a TextAnalysis"),
+        (TextAnalysis(language="zh", sentiment="high"), "could not convert"),  # type: ignore[arg-type]
+    ],
+)
 async def test_a_partner_answering_something_else_falls_back(
-    caplog: pytest.LogCaptureFixture,
+    answer: Any, complaint: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    manager = manager_with(partner({"sentiment": 1}))
+    manager = manager_with(partner(answer))
     with caplog.at_level(logging.ERROR, logger="socialcrm.server.analysis"):
         result = await analyze_text(manager, TEXT, channel="wechat")
-    assert result is not None and result.language == "zh"
-    assert "not a TextAnalysis" in caplog.text
+    assert result is not None and result.language == "zh" and result.is_complaint
+    assert complaint in caplog.text
 
 
 async def test_a_partner_answer_is_tidied() -> None:
