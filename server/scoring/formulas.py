@@ -81,6 +81,22 @@ TIME_FIELDS = frozenset(
     {"first_seen", "last_inbound", "first_purchase", "last_purchase", "last_complaint", "created"}
 )
 
+SUMS = (
+    "activity_recent",
+    "activity_baseline",
+    "sentiment_sum",
+    "sentiment_weight",
+    "inbound_count",
+    "outbound_count",
+    "complaint_count",
+    "purchase_count",
+    "purchase_total",
+)
+"""The running sums and counts of the measures, named as the ``score`` columns that keep them."""
+
+MOMENTS = ("first_seen", "last_inbound", "first_purchase", "last_purchase", "last_complaint")
+"""The moments of the measures; the ``score`` column of each is its name with ``_at``."""
+
 
 @dataclass(slots=True)
 class Scores:

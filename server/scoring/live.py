@@ -26,7 +26,9 @@ from socialcrm.plugins.models import InteractionKind
 from socialcrm.server.scoring.announce import ScoreAnnouncement, score_envelope, stage_change_event
 from socialcrm.server.scoring.enrich import enrich
 from socialcrm.server.scoring.formulas import (
+    MOMENTS,
     SCORE_NAMES,
+    SUMS,
     Measures,
     Scores,
     compute,
@@ -171,27 +173,10 @@ def scores_of(score: Score, customer: Customer, ref: datetime, p: ScoringParamet
 def measures_of(score: Score, customer: Customer) -> Measures:
     """One customer's measures as arrays of length 1."""
     m = Measures.empty(1)
-    for name in (
-        "activity_recent",
-        "activity_baseline",
-        "sentiment_sum",
-        "sentiment_weight",
-        "inbound_count",
-        "outbound_count",
-        "complaint_count",
-        "purchase_count",
-        "purchase_total",
-        "influence",
-    ):
+    for name in (*SUMS, "influence"):
         getattr(m, name)[0] = float(getattr(score, name) or 0.0)
-    for name, at in (
-        ("first_seen", score.first_seen_at),
-        ("last_inbound", score.last_inbound_at),
-        ("first_purchase", score.first_purchase_at),
-        ("last_purchase", score.last_purchase_at),
-        ("last_complaint", score.last_complaint_at),
-        ("created", customer.created_at),
-    ):
+    moments = [(name, getattr(score, f"{name}_at")) for name in MOMENTS]
+    for name, at in [*moments, ("created", customer.created_at)]:
         getattr(m, name)[0] = at.timestamp() if at is not None else np.nan
     m.unfollowed[0] = bool(score.unfollowed)
     return m

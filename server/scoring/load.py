@@ -17,7 +17,14 @@ import numpy.typing as npt
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from socialcrm.server.scoring.formulas import LN2, SCORE_NAMES, SECONDS_PER_DAY, Measures
+from socialcrm.server.scoring.formulas import (
+    LN2,
+    MOMENTS,
+    SCORE_NAMES,
+    SECONDS_PER_DAY,
+    SUMS,
+    Measures,
+)
 from socialcrm.server.scoring.settings import ScoringParameters
 from socialcrm.server.scoring.stages import STAGES
 
@@ -347,31 +354,9 @@ def _positions(
 def _place_activity(m: Measures, ids: npt.NDArray[np.int64], activity: Array) -> None:
     rows, found = _positions(ids, activity[:, 0])
     a = activity[found]
-    columns = (
-        "activity_recent",
-        "activity_baseline",
-        "sentiment_sum",
-        "sentiment_weight",
-        "inbound_count",
-        "outbound_count",
-        "complaint_count",
-        "purchase_count",
-        "purchase_total",
-        "first_seen",
-        "last_inbound",
-        "first_purchase",
-        "last_purchase",
-        "last_complaint",
-    )
-    for number, name in enumerate(columns, start=1):
+    for number, name in enumerate((*SUMS, *MOMENTS), start=1):
         values = a[:, number]
-        if name not in (
-            "first_seen",
-            "last_inbound",
-            "first_purchase",
-            "last_purchase",
-            "last_complaint",
-        ):
+        if name in SUMS:
             values = np.nan_to_num(values, nan=0.0)
         getattr(m, name)[rows] = values
     m.unfollowed[rows] = a[:, 15] > 0

@@ -13,29 +13,13 @@ from sqlmodel import col
 from socialcrm.plugins import hookimpl
 from socialcrm.plugins.models import CustomerChange
 from socialcrm.server.interactions import record_manual_interaction
+from socialcrm.server.scoring.formulas import MOMENTS, SCORE_NAMES, SUMS
 from socialcrm.server.tables import Customer, Interaction, Score, ScoreHistory, StageChange
 
 CustomerFactory = Callable[..., Awaitable[Customer]]
 """``make_customer(name, created_at=None, **fields)``: a customer of the test workspace."""
 
-SCORES = ("engagement", "influence", "sentiment", "value", "social_value", "churn_risk")
-MEASURES = (
-    "activity_recent",
-    "activity_baseline",
-    "sentiment_sum",
-    "sentiment_weight",
-    "inbound_count",
-    "outbound_count",
-    "complaint_count",
-    "purchase_count",
-    "purchase_total",
-    "first_seen_at",
-    "last_inbound_at",
-    "first_purchase_at",
-    "last_purchase_at",
-    "last_complaint_at",
-    "unfollowed",
-)
+MEASURES = (*SUMS, *(f"{name}_at" for name in MOMENTS), "unfollowed")
 
 
 class Recorder:
@@ -125,7 +109,7 @@ async def stage_changes_of(
 def snapshot(score: Score | None) -> dict[str, Any]:
     """A score row's scores and measures, comparable with ``assert_close``."""
     assert score is not None
-    return {name: getattr(score, name) for name in (*SCORES, *MEASURES)}
+    return {name: getattr(score, name) for name in (*SCORE_NAMES, *MEASURES)}
 
 
 def assert_close(live: dict[str, Any], batch: dict[str, Any], what: str = "") -> None:
