@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any
 
@@ -15,8 +16,11 @@ from socialcrm.server.tables import ScoreHistory, StageChange
 history_table = ScoreHistory.__table__  # type: ignore[attr-defined]
 
 
+@functools.cache
 def history_upsert(dialect: str) -> Any:
-    """``INSERT … ON CONFLICT (customer_id, day) DO UPDATE``: a day keeps its last values."""
+    """``INSERT … ON CONFLICT (customer_id, day) DO UPDATE``: a day keeps its last values.
+
+    Built once per dialect: the live path runs it for every interaction."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(history_table)
     return statement.on_conflict_do_update(
