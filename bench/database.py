@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import time
 from typing import Any
 
@@ -41,3 +43,25 @@ def render_url(url: Any) -> str:
     """The URL as text, password included (to connect with)."""
     rendered: str = url.render_as_string(hide_password=False)
     return rendered
+
+
+def add_database_arguments(
+    parser: argparse.ArgumentParser, *, env: str, default_url: str, small: str
+) -> None:
+    """The options every bench shares: its database (``--database-url``, or the variable
+    ``env``), ``--reuse``, and the data's size (``--small``, whose size ``small`` says,
+    ``--customers``, ``--interactions``)."""
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(env, default_url),
+        help=f"postgresql+asyncpg:// URL of the bench database (env {env})",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database if it exists (seeding is skipped when the data is there); "
+        "without it the database is dropped and created anew",
+    )
+    parser.add_argument("--small", action="store_true", help=small)
+    parser.add_argument("--customers", type=int, help="override the number of customers")
+    parser.add_argument("--interactions", type=int, help="override the number of interactions")

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
 import random
 import statistics
 import sys
@@ -45,6 +44,7 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy.engine import make_url
 
 from bench.baseline import asyncpg_dsn
+from bench.database import add_database_arguments
 from bench.procfs import cpu_used, database_cpu_seconds_async
 from bench.seed import describe
 from bench.seed_activity import DEFAULT_DATABASE_URL, prepare_activity, wechat_openid
@@ -67,22 +67,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark ingesting WeChat messages with analysis and scoring off and on."
     )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_RESCORE_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help="postgresql+asyncpg:// URL of the bench database (env BENCH_RESCORE_DATABASE_URL)",
+    add_database_arguments(
+        parser,
+        env="BENCH_RESCORE_DATABASE_URL",
+        default_url=DEFAULT_DATABASE_URL,
+        small="20,000 customers and 200,000 interactions",
     )
-    parser.add_argument(
-        "--reuse",
-        action="store_true",
-        help="keep the database if it exists (seeding is skipped when the data is there); "
-        "without it the database is dropped and created anew",
-    )
-    parser.add_argument(
-        "--small", action="store_true", help="20,000 customers and 200,000 interactions"
-    )
-    parser.add_argument("--customers", type=int, help="override the number of customers")
-    parser.add_argument("--interactions", type=int, help="override the number of interactions")
     parser.add_argument(
         "--messages", type=int, default=5_000, help="messages sent to each side (default 5,000)"
     )

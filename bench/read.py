@@ -41,7 +41,7 @@ from sqlalchemy.engine import make_url
 
 from bench import pyspy
 from bench.baseline import asyncpg_dsn
-from bench.database import prepare_database
+from bench.database import add_database_arguments, prepare_database
 from bench.load import LoadResult, run_load, wrk_available
 from bench.procfs import cpu_seconds, database_cpu_seconds
 from bench.seed import SeedResult, describe, seed_workspace
@@ -84,22 +84,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark the customers page query: socialcrm vs hand-written SQL."
     )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help="postgresql+asyncpg:// URL of the bench database (env BENCH_DATABASE_URL)",
+    add_database_arguments(
+        parser,
+        env="BENCH_DATABASE_URL",
+        default_url=DEFAULT_DATABASE_URL,
+        small="5,000 customers and 50,000 interactions",
     )
-    parser.add_argument(
-        "--reuse",
-        action="store_true",
-        help="keep the database if it exists (seeding is skipped when the data is there); "
-        "without it the database is dropped and created anew",
-    )
-    parser.add_argument(
-        "--small", action="store_true", help="5,000 customers and 50,000 interactions"
-    )
-    parser.add_argument("--customers", type=int, help="override the number of customers")
-    parser.add_argument("--interactions", type=int, help="override the number of interactions")
     parser.add_argument("--first", type=int, default=50, help="page size (default 50)")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per measured run")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up per run")

@@ -41,6 +41,7 @@ from sqlalchemy.engine import make_url
 
 from bench import procfs, pyspy
 from bench.baseline import asyncpg_dsn
+from bench.database import add_database_arguments
 from bench.seed import SeedResult, describe
 from bench.seed_activity import DEFAULT_DATABASE_URL, prepare_activity
 
@@ -71,22 +72,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark `scrm rescore` on a year of activity of a large workspace."
     )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_RESCORE_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help="postgresql+asyncpg:// URL of the bench database (env BENCH_RESCORE_DATABASE_URL)",
+    add_database_arguments(
+        parser,
+        env="BENCH_RESCORE_DATABASE_URL",
+        default_url=DEFAULT_DATABASE_URL,
+        small="20,000 customers and 200,000 interactions",
     )
-    parser.add_argument(
-        "--reuse",
-        action="store_true",
-        help="keep the database if it exists (seeding is skipped when the data is there); "
-        "without it the database is dropped and created anew",
-    )
-    parser.add_argument(
-        "--small", action="store_true", help="20,000 customers and 200,000 interactions"
-    )
-    parser.add_argument("--customers", type=int, help="override the number of customers")
-    parser.add_argument("--interactions", type=int, help="override the number of interactions")
     parser.add_argument(
         "--runs", type=int, default=1, help="run the rescore this many times, one after another"
     )
