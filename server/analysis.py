@@ -98,6 +98,19 @@ def _clean(text: str) -> str | None:
     return "".join(kept) if dropped else text
 
 
+WARM_UP_TEXTS = ("欢迎光临，今天的拿铁很好喝", "Thanks, the latte was great")
+
+
+def warm_up(plugins: PluginManager) -> None:
+    """Load the built-in analyzer's models now (jieba's dictionary, the Chinese sentiment
+    model, VADER's lexicon: about a second). The server runs it in a worker thread at
+    start-up, so that the first message does not wait for them on the event loop. Partners'
+    analyzers are not called."""
+    caller = _builtin_caller(plugins)
+    for text in WARM_UP_TEXTS:
+        caller(text=text, channel="warm-up", language_hint=None)
+
+
 def _builtin_caller(plugins: PluginManager) -> Any:
     """The hook without the partners' implementations: only the built-in analyzers."""
     partners = [

@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from socialcrm.plugins.manager import PluginManager
+from socialcrm.server.analysis import warm_up
 from socialcrm.server.auth import Authenticator
 from socialcrm.server.bus import create_bus
 from socialcrm.server.db import create_engine, session_factory
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None, plugins: PluginManager | None =
             loops.append(loop.create_task(run_poller(services)))
         if settings.rescore_interval_seconds > 0:
             loops.append(loop.create_task(run_rescorer(services)))
+        if settings.text_analysis:
+            services.spawn(asyncio.to_thread(warm_up, plugins), name="text analysis warm-up")
         try:
             yield
         finally:

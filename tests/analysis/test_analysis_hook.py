@@ -12,7 +12,8 @@ import pytest
 
 from socialcrm.plugins import TextAnalysis, hookimpl
 from socialcrm.plugins.manager import BUILTIN_PLUGINS, PluginManager
-from socialcrm.server.analysis import MAX_CHARS, MAX_KEYWORDS, analyze_text
+from socialcrm.plugins.text.model import load_model
+from socialcrm.server.analysis import MAX_CHARS, MAX_KEYWORDS, analyze_text, warm_up
 
 TEXT = "质量太差了，我要投诉"
 
@@ -177,3 +178,10 @@ async def test_without_any_analyzer_nothing_is_analyzed() -> None:
     failing = PluginManager(load_entrypoints=False, builtins=())
     failing.register(partner(fails=True), name="partner")
     assert await analyze_text(failing, TEXT, channel="wechat") is None
+
+
+def test_warming_up_loads_the_builtin_analyzer_and_asks_no_partner() -> None:
+    plugin = partner(PARTNER_ANSWER)
+    warm_up(manager_with(plugin))
+    assert plugin.calls == []
+    assert load_model.cache_info().currsize == 1
