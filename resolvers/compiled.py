@@ -26,7 +26,6 @@ through both and compares.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -94,6 +93,7 @@ from socialcrm.schema.enums import (
 from socialcrm.schema.errors import ApiError, BadUserInput
 from socialcrm.schema.node import pk_of
 from socialcrm.server import read
+from socialcrm.server.json_body import load_json
 from socialcrm.server.read_json import (
     MAX_OBJECT_KEYS,
     cursor,
@@ -325,9 +325,9 @@ async def _request_parts(request: Request) -> tuple[str, dict[str, Any], str | N
         raw: dict[str, Any] = dict(request.query_params)
         try:
             if isinstance(raw.get("variables"), str):
-                raw["variables"] = json.loads(raw["variables"])
+                raw["variables"] = load_json(raw["variables"])
             if isinstance(raw.get("extensions"), str):
-                raw["extensions"] = json.loads(raw["extensions"])
+                raw["extensions"] = load_json(raw["extensions"])
         except ValueError:
             return None
     elif request.method == "POST":
@@ -335,7 +335,7 @@ async def _request_parts(request: Request) -> tuple[str, dict[str, Any], str | N
         if content_type.lower() != "application/json":
             return None
         try:
-            raw = json.loads(await request.body())
+            raw = load_json(await request.body())
         except ValueError:
             return None
     else:

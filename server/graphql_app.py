@@ -28,6 +28,7 @@ from socialcrm.schema import build_schema
 from socialcrm.schema.errors import ErrorCode
 from socialcrm.schema.extensions import coded
 from socialcrm.server.auth import Viewer, bearer_token
+from socialcrm.server.json_body import BadJSON, load_json
 from socialcrm.server.services import Services
 
 GRAPHIQL_PAGE = Path(__file__).resolve().parent / "graphiql.html"
@@ -88,6 +89,23 @@ class GraphQLApp(GraphQL):
         """GraphiQL, from this server's own files: it works where public CDNs cannot be
         reached (Strawberry's page loads React and GraphiQL from one)."""
         return HTMLResponse(GRAPHIQL_PAGE.read_text(encoding="utf-8"))
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON of a request body or a GET parameter, with bounded nesting (400 otherwise)."""
+        try:
+            return load_json(data)
+        except BadJSON as exc:
+            raise HTTPException(400, str(exc)) from exc
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """Strawberry's parsing, after refusing a JSON body that is not an object (or a batch's
+        array) with 400: Strawberry itself fails on one with an internal error."""
+        content_type = (request.content_type or "").partition(";")[0].strip().lower()
+        if request.method == "POST" and content_type == "application/json":
+            body = self.parse_json(await request.get_body())
+            if not isinstance(body, dict | list):
+                raise HTTPException(400, "the request body must be a JSON object")
+        return await super().parse_http_body(request)
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         """The response body; errors raised before any extension ran get their code here."""
