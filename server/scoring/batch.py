@@ -33,6 +33,10 @@ from socialcrm.server.sqltypes import utcnow
 log = logging.getLogger(__name__)
 
 
+RESCORE_WORK_MEM = "256MB"
+"""PostgreSQL's ``work_mem`` in a rescore's transaction: each sort or hash of the aggregate
+(the leader and each parallel worker) may use this much before spilling to disk."""
+
 LOCK_CLASS = 0x5C0E
 """The first key of the PostgreSQL advisory lock a rescore of a workspace holds (the second
 is the workspace id), so two processes never rescore one workspace at once."""
@@ -82,6 +86,7 @@ async def rescore_workspace(
     async with engine.connect() as connection:
         if not await _lock(connection, workspace_id, wait):
             return None
+        await _tune(connection)
         p = await read_settings(connection, workspace_id)
         snapshot = await read_workspace(connection, workspace_id, reference.timestamp(), p, report)
         await tell(report, "compute", 0, 1)
@@ -143,6 +148,21 @@ async def _lock(connection: AsyncConnection, workspace_id: int, wait: bool) -> b
         {"kind": LOCK_CLASS, "workspace": workspace_id},
     )
     return wait or bool(got)
+
+
+async def _tune(connection: AsyncConnection) -> None:
+    """Give the rescore's transaction room to aggregate in memory (PostgreSQL).
+
+    At the default ``work_mem`` of 4 MB the per-customer aggregate of 10,000,000
+    interactions spills about 0.8 GB to temporary files, and JIT compiling it costs seconds
+    of CPU the statement never wins back: with ``RESCORE_WORK_MEM`` and JIT off it took 17.5 s
+    instead of 23 s (bench/README.md). Both settings end with the transaction."""
+    if connection.dialect.name != "postgresql":
+        return
+    await connection.execute(
+        text("SELECT set_config('work_mem', :work_mem, true), set_config('jit', 'off', true)"),
+        {"work_mem": RESCORE_WORK_MEM},
+    )
 
 
 async def _announce(
