@@ -212,10 +212,15 @@ def _channel_match(column: Any, channels: Sequence[str]) -> ColumnElement[bool]:
 
 def _language_match(column: Any, languages: Sequence[str]) -> ColumnElement[bool]:
     # BCP 47 tags are case-insensitive, and ``zh`` also matches ``zh-CN``, ``zh-Hant-TW`` …
+    # and the POSIX-style ``zh_CN`` that WeChat reports.
     tags = sorted({language.strip().lower() for language in languages})
     lowered = func.lower(column)
     clauses: list[ColumnElement[bool]] = [lowered.in_(tags)]
-    clauses += [lowered.startswith(f"{tag}-", autoescape=True) for tag in tags]
+    clauses += [
+        lowered.startswith(f"{tag}{separator}", autoescape=True)
+        for tag in tags
+        for separator in ("-", "_")
+    ]
     return or_(*clauses)
 
 
