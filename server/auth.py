@@ -6,15 +6,19 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from socialcrm.server.sqltypes import utcnow
 from socialcrm.server.tables import ApiToken
 
 SCOPES: tuple[str, ...] = ("read", "write", "admin")
 TOKEN_PREFIX = "scrm_"
+LAST_USED_PRECISION = timedelta(minutes=1)
+"""``last_used_at`` is written at most this often per token (and process)."""
 
 
 class InvalidScope(ValueError):
@@ -66,16 +70,37 @@ async def create_token(session: AsyncSession, workspace_id: int, scope: str, nam
     return token
 
 
+async def replace_token(session: AsyncSession, workspace_id: int, scope: str, name: str) -> str:
+    """Revoke the workspace's live tokens called ``name`` and create a new one of that name.
+
+    For tokens a program makes each time it starts (``scrm serve --admin-token-for``), so
+    they do not pile up: only the latest one stays valid.
+    """
+    await session.execute(
+        update(ApiToken)
+        .where(
+            col(ApiToken.workspace_id) == workspace_id,
+            col(ApiToken.name) == name,
+            col(ApiToken.revoked_at).is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    return await create_token(session, workspace_id, scope, name=name)
+
+
 class Authenticator:
-    """Resolves bearer tokens to viewers, caching answers briefly.
+    """Resolves bearer tokens to viewers, caching answers briefly, and records their use.
 
     The cache saves a query per request; its TTL bounds how long a revoked token still works.
+    A token's ``last_used_at`` is written only when the time this process knows for it is a
+    minute old, so a busy token costs one UPDATE a minute, not one per request.
     """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl: float = 10.0) -> None:
         self._sessions = sessions
         self._ttl = ttl
         self._cache: dict[str, tuple[float, Viewer | None]] = {}
+        self._last_used: dict[int, datetime] = {}
 
     async def authenticate(self, token: str | None) -> Viewer | None:
         """The viewer of ``token``, or None when it is missing, unknown or revoked."""
@@ -85,25 +110,62 @@ class Authenticator:
         now = time.monotonic()
         cached = self._cache.get(digest)
         if cached is not None and cached[0] > now:
-            return cached[1]
+            viewer = cached[1]
+        else:
+            viewer = await self._load(digest)
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (now + self._ttl, viewer)
+        if viewer is not None:
+            await self._record_use(viewer.token_id)
+        return viewer
+
+    async def _load(self, digest: str) -> Viewer | None:
         async with self._sessions() as session:
             row = (
                 await session.execute(
-                    select(col(ApiToken.id), col(ApiToken.workspace_id), col(ApiToken.scope)).where(
+                    select(
+                        col(ApiToken.id),
+                        col(ApiToken.workspace_id),
+                        col(ApiToken.scope),
+                        col(ApiToken.last_used_at),
+                    ).where(
                         col(ApiToken.token_hash) == digest,
                         col(ApiToken.revoked_at).is_(None),
                     )
                 )
             ).first()
-        viewer = None
-        if row:
-            token_id, workspace_id, scope = row
-            assert token_id is not None  # a stored row's primary key
-            viewer = Viewer(workspace_id=workspace_id, scope=scope, token_id=token_id)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[digest] = (now + self._ttl, viewer)
-        return viewer
+        if not row:
+            return None
+        token_id, workspace_id, scope, last_used_at = row
+        assert token_id is not None  # a stored row's primary key
+        if last_used_at is not None:
+            # Another process may have written it lately: no need to write it again.
+            known = self._last_used.get(token_id)
+            self._last_used[token_id] = max(last_used_at, known) if known else last_used_at
+        return Viewer(workspace_id=workspace_id, scope=scope, token_id=token_id)
+
+    async def _record_use(self, token_id: int) -> None:
+        now = utcnow()
+        known = self._last_used.get(token_id)
+        if known is not None and now - known < LAST_USED_PRECISION:
+            return
+        if len(self._last_used) > 10_000:
+            self._last_used.clear()
+        self._last_used[token_id] = now
+        async with self._sessions() as session, session.begin():
+            # The condition keeps several workers from each writing within the same minute.
+            await session.execute(
+                update(ApiToken)
+                .where(
+                    col(ApiToken.id) == token_id,
+                    or_(
+                        col(ApiToken.last_used_at).is_(None),
+                        col(ApiToken.last_used_at) < now - LAST_USED_PRECISION,
+                    ),
+                )
+                .values(last_used_at=now)
+            )
 
     def forget(self) -> None:
         """Drop every cached answer (after revoking tokens in this process)."""

@@ -13,8 +13,8 @@ import json
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Coroutine, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from socialcrm.plugins.manager import PluginManager
-from socialcrm.server.auth import SCOPES, create_token, hash_token
-from socialcrm.server.settings import Settings
+from socialcrm.server.auth import SCOPES, create_token, hash_token, replace_token
+from socialcrm.server.settings import Settings, local_url
 
 T = TypeVar("T")
 
@@ -38,6 +38,9 @@ USAGE_ERROR = 2
 FAILURE = 1
 
 WORKSPACE_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+SERVE_TOKEN_NAME = "scrm serve"
+"""The name of the admin tokens ``scrm serve`` makes; each start revokes the previous one."""
 
 app = typer.Typer(
     name="scrm",
@@ -149,7 +152,9 @@ def serve(
     admin_token_for: Annotated[
         str | None,
         typer.Option(
-            metavar="SLUG", help="Create a fresh admin token of this workspace and print it."
+            metavar="SLUG",
+            help="Print a fresh admin token of this workspace (the one the previous start "
+            "printed is revoked).",
         ),
     ] = None,
 ) -> None:
@@ -173,33 +178,53 @@ def serve(
             "PostgreSQL (SCRM_DATABASE_URL=postgresql+asyncpg://…) for production.",
             markup=True,
         )
-    token = (
-        _run(_create_token(settings, admin_token_for, "admin", "scrm serve"))
-        if (admin_token_for)
-        else None
-    )
-    out = _out()
-    out.print()
-    out.print(f"  GraphiQL:  http://{_display_host(host)}:{port}/graphql")
-    if token:
-        out.print(f"  Admin token of workspace {admin_token_for!r}:")
-        out.print(f"    {token}")
-        out.print("  Paste it into GraphiQL's headers as:")
-        out.print(f'    {{"Authorization": "Bearer {token}"}}')
-    out.print(f"  Database:  {_safe_url(settings.database_url)}")
-    out.print()
-    uvicorn.run(
-        "socialcrm.server.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=None if reload else workers,
-        reload=reload,
-    )
+    token = _run(_serve_token(settings, admin_token_for)) if admin_token_for else None
+    # The app factory (in each worker) reads its settings from the environment: the host and
+    # port given here must reach it, or a public URL derived from them would name another port.
+    with _environment(SCRM_HOST=host, SCRM_PORT=str(port)):
+        public_url = _settings().public_url.rstrip("/")
+        out = _out()
+        out.print()
+        out.print(f"  GraphiQL:  {local_url(host, port)}/graphql")
+        if token:
+            out.print(
+                f"  Admin token of workspace {admin_token_for!r} (the previous one is revoked):"
+            )
+            out.print(f"    {token}")
+            out.print("  Paste it into GraphiQL's headers as:")
+            out.print(f'    {{"Authorization": "Bearer {token}"}}')
+        out.print(f"  Webhooks:  {public_url}/webhooks/<channel>/<account>")
+        out.print(f"  Database:  {_safe_url(settings.database_url)}")
+        out.print()
+        uvicorn.run(
+            "socialcrm.server.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=None if reload else workers,
+            reload=reload,
+        )
 
 
-def _display_host(host: str) -> str:
-    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the duration of the block, then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+async def _serve_token(settings: Settings, workspace: str) -> str:
+    async with _database(settings) as sessions, sessions() as session, session.begin():
+        workspace_id = await _workspace_id(session, workspace)
+        return await replace_token(session, workspace_id, "admin", SERVE_TOKEN_NAME)
 
 
 @app.command()
@@ -262,8 +287,7 @@ def tokens_create(
     )
 
 
-async def _create_token(settings: Settings, workspace: str | None, scope: str, name: str) -> str:
-    assert workspace is not None
+async def _create_token(settings: Settings, workspace: str, scope: str, name: str) -> str:
     async with _database(settings) as sessions, sessions() as session, session.begin():
         workspace_id = await _workspace_id(session, workspace)
         return await create_token(session, workspace_id, scope, name=name)

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+"""Hosts that bind every interface; a URL names the loopback address instead."""
+
+
+def local_url(host: str, port: int) -> str:
+    """``http://host:port`` of a bound interface, as a browser on this machine reaches it."""
+    name = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    if ":" in name:
+        name = f"[{name}]"  # an IPv6 address
+    return f"http://{name}:{port}"
 
 
 class Settings(BaseSettings):
@@ -16,8 +28,9 @@ class Settings(BaseSettings):
     """``sqlite+aiosqlite:///path`` (embedded) or ``postgresql+asyncpg://user@host/db``."""
     broker_url: str | None = None
     """Event bus: unset for in-memory (one process); ``postgresql://…`` for LISTEN/NOTIFY."""
-    public_url: str = "http://127.0.0.1:8000"
-    """Where platforms reach this server; webhook URLs are built from it."""
+    public_url: str = ""
+    """Where platforms reach this server; webhook URLs are built from it. Unset, it is
+    ``http://{host}:{port}`` (see ``local_url``), so changing the port alone is enough."""
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 1_000_000
@@ -44,6 +57,12 @@ class Settings(BaseSettings):
     rescore_interval_seconds: float = 3600.0
     """How often each workspace is rescored in the background (docs/scoring.md); 0 turns the
     periodic rescore off."""
+
+    @model_validator(mode="after")
+    def _derive_public_url(self) -> Settings:
+        if not self.public_url:
+            self.public_url = local_url(self.host, self.port)
+        return self
 
 
 @lru_cache(maxsize=1)
