@@ -35,6 +35,9 @@ class PluginInfo:
     """One registered plugin, as ``scrm plugins`` lists it."""
 
     name: str
+    distribution: str | None
+    """The installed distribution that provides it (``scrm-line``); None for a plugin
+    registered by code."""
     version: str | None
     hooks: tuple[str, ...]
     builtin: bool
@@ -107,14 +110,21 @@ class PluginManager:
             if plugin is None:
                 continue
             dist = dists.get(id(plugin))
-            version = dist.version if dist is not None else _own_version()
+            builtin = name in self._builtin_names
+            if dist is not None:
+                distribution, version = dist.project_name, dist.version
+            elif builtin:
+                distribution, version = "socialcrm", _own_version()
+            else:
+                distribution, version = None, None
             hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
             infos.append(
                 PluginInfo(
                     name=name,
+                    distribution=distribution,
                     version=version,
                     hooks=hooks,
-                    builtin=name in self._builtin_names,
+                    builtin=builtin,
                 )
             )
         return infos

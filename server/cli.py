@@ -412,11 +412,22 @@ async def _list_workspaces(settings: Settings) -> list[Any]:
 # plugins and channels -----------------------------------------------------------------------
 
 
-@app.command()
+plugins_app = typer.Typer(
+    help="List the installed plugins and the channels they provide; write a new one.",
+    invoke_without_command=True,
+)
+app.add_typer(plugins_app, name="plugins")
+
+
+@plugins_app.callback()
 def plugins(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
-    """List the installed plugins (with versions and hooks) and the channels they provide."""
+    """List the installed plugins (their distributions, versions and hooks) and the channels
+    they provide."""
+    if ctx.invoked_subcommand is not None:
+        return
     manager = PluginManager()
     try:
         channels = manager.channels
@@ -434,6 +445,7 @@ def plugins(
                 "plugins": [
                     {
                         "name": info.name,
+                        "distribution": info.distribution,
                         "version": info.version,
                         "hooks": list(info.hooks),
                         "builtin": info.builtin,
@@ -444,17 +456,48 @@ def plugins(
             }
         )
         return
-    table = Table("plugin", "version", "hooks", "builtin", title="Plugins")
+    table = Table("plugin", "distribution", "hooks", "builtin", title="Plugins")
     for info in infos:
-        table.add_row(
-            info.name, info.version or "", ", ".join(info.hooks), "yes" if info.builtin else ""
-        )
+        distribution = " ".join(part for part in (info.distribution, info.version) if part)
+        table.add_row(info.name, distribution, ", ".join(info.hooks), "yes" if info.builtin else "")
     out = _out()
     out.print(table)
     channel_table = Table("channel", "title", "plugin", title="Channels")
     for row in channel_rows:
         channel_table.add_row(row["name"], row["title"], row["plugin"] or "")
     out.print(channel_table)
+
+
+@plugins_app.command("new")
+def plugins_new(
+    name: Annotated[str, typer.Argument(help="The channel's name: line, my-chat.")],
+    directory: Annotated[
+        Path, typer.Option("--directory", "-d", help="Where to create the package's folder.")
+    ] = Path("."),
+) -> None:
+    """Write a ready channel-plugin package into ./scrm-NAME/: pyproject with the ``scrm``
+    entry point, a channel with verify/parse/respond, a passing conformance test, a README."""
+    from socialcrm.server.scaffold import ScaffoldError, plugin_names, write_plugin
+
+    try:
+        names = plugin_names(name)
+        if name in PluginManager().channels:
+            raise ScaffoldError(f"a channel named {name!r} is already installed: choose another")
+        target = write_plugin(names, directory)
+    except ScaffoldError as exc:
+        _fail(str(exc), USAGE_ERROR)
+    except OSError as exc:
+        _fail(f"cannot write the package: {exc}")
+    err = _err()
+    next_steps = (
+        f"Wrote the {names.name!r} channel plugin package {names.dist} in {target}.",
+        "Next:",
+        f"  cd {target}",
+        "  pip install -e '.[test]'",
+        "  pytest",
+    )
+    for line in next_steps:
+        err.print(line, markup=False)
 
 
 def _channel_owners(manager: PluginManager) -> dict[str, str]:
