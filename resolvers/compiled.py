@@ -90,8 +90,7 @@ from socialcrm.schema.enums import (
     OrderDirection,
     StageChangeSource,
 )
-from socialcrm.schema.errors import ApiError, BadUserInput
-from socialcrm.schema.node import pk_of
+from socialcrm.schema.errors import ApiError
 from socialcrm.server import read
 from socialcrm.server.json_body import load_json
 from socialcrm.server.read_json import (
@@ -470,9 +469,7 @@ class _Compiler:
         try:
             if place in (("Query", "customer"), ("Query", "community")):
                 type_name = selected.name.capitalize()
-                pk = pk_of(args["id"], type_name)
-                if pk is None:
-                    raise BadUserInput(f"`id` is not the id of a {type_name}")
+                pk = interaction_resolvers.global_pk(args["id"], type_name, "id")
                 page.values[f"{page.slot}_id"] = pk
                 return page
             if place == ("Customer", "scoreHistory"):
@@ -545,29 +542,10 @@ class _Compiler:
         return sql_select(cast(root, Text))
 
     def customer_by_id(self, selected: Selected, path: Path) -> Any:
-        """`customer(id)`: a merged customer's id answers its survivor, as
-        ``socialcrm.resolvers.customers.customer_by_pk`` does (at most ``MAX_MERGE_HOPS`` merges
-        on)."""
-        customer = read.customer
-        chain = (
-            sql_select(customer.c.id, customer.c.merged_into_id, literal_column("0").label("hops"))
-            .where(
-                customer.c.workspace_id == self.workspace_id,
-                customer.c.id == self.pages[path].parameter("id", BigInteger),
-            )
-            .cte(recursive=True)
-        )
-        step = customer.alias()
-        chain = chain.union_all(
-            sql_select(step.c.id, step.c.merged_into_id, chain.c.hops + 1).where(
-                step.c.workspace_id == self.workspace_id,
-                step.c.id == chain.c.merged_into_id,
-                chain.c.hops < customer_resolvers.MAX_MERGE_HOPS,
-            )
-        )
-        survivor = (
-            sql_select(chain.c.id).where(chain.c.merged_into_id.is_(None)).limit(1)
-        ).scalar_subquery()
+        """`customer(id)`: a merged customer's id answers its survivor (``read.survivor_id``,
+        as ``socialcrm.resolvers.customers.customer_by_pk`` answers it)."""
+        pk = self.pages[path].parameter("id", BigInteger)
+        survivor = read.survivor_id(self.workspace_id, pk)
         return self.lookup(read.customer, survivor, self.customer, selected, path)
 
     def community_by_id(self, selected: Selected, path: Path) -> Any:

@@ -83,6 +83,9 @@ class Context:
     connection_params: dict[str, Any] | None = None
     cache: bool = True
     """Whether DataLoaders cache answers: off for long-lived WebSocket contexts."""
+    auth_problem: str | None = None
+    """Why ``viewer`` is None although credentials were sent (a header that is not
+    ``Bearer <token>``, an unknown or revoked token); None when none were."""
     _loaders: Loaders | None = field(default=None, repr=False)
 
     @property

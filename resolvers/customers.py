@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import strawberry
+from sqlalchemy import select
 
 from socialcrm.resolvers.context import Context
-from socialcrm.resolvers.interactions import range_of
+from socialcrm.resolvers.interactions import global_pk, range_of
 from socialcrm.resolvers.pagination import decode_cursor, encode_cursor, page_info, page_size
 from socialcrm.resolvers.prefetch import prefetch_customers
 from socialcrm.schema.customer import Customer, CustomerConnection, CustomerEdge
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
     from socialcrm.schema.customer import CustomerFilter, CustomerOrder
 
 _DATETIME_ORDERS = frozenset({"created_at", "last_seen_at"})
-MAX_MERGE_HOPS = 5
-"""How far `customer(id)` follows a chain of merges (A into B, B into C …)."""
 
 
 def criteria_of(filter: CustomerFilter | None) -> CustomerCriteria:
@@ -113,14 +112,21 @@ async def customers(
     )
 
 
-async def customer_by_pk(ctx: Context, pk: int, *, follow_merges: bool) -> Customer | None:
-    """A customer of the viewer's workspace; a merged one answers its survivor if asked."""
-    for _ in range(MAX_MERGE_HOPS + 1):
-        found = await ctx.loaders.customers.load(pk)
-        if found is not None or not follow_merges:
-            return found
-        survivor = await ctx.db.scalar(read.merged_into(ctx.workspace_id, pk))
-        if survivor is None:
-            return None
-        pk = survivor
-    return None
+async def customer_by_pk(ctx: Context, pk: int) -> Customer | None:
+    """A customer of the viewer's workspace; a merged one's id answers the customer it was
+    merged into (``read.survivor_id``), so an id a client kept from before a merge works."""
+    found = await ctx.loaders.customers.load(pk)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    survivor = await ctx.db.scalar(select(read.survivor_id(ctx.workspace_id, pk)))
+    if survivor is None or survivor == pk:
+        return None
+    return await ctx.loaders.customers.load(survivor)  # type: ignore[no-any-return]
+
+
+async def customer_argument(ctx: Context, global_id: str, argument: str) -> Customer | None:
+    """The customer a customer-id argument names, following merges as `customer(id:)` does:
+    None when the viewer's workspace has no such customer. A value that is not the global id
+    of a Customer is a BAD_USER_INPUT error that quotes it."""
+    pk = global_pk(global_id, "Customer", argument)
+    return await customer_by_pk(ctx, pk)

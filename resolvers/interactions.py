@@ -28,7 +28,9 @@ def global_pk(global_id: str, type_name: str, argument: str) -> int:
     """The primary key of a global id of ``type_name``; raises ``BadUserInput`` otherwise."""
     pk = pk_of(global_id, type_name)
     if pk is None:
-        raise BadUserInput(f"`{argument}` is not the id of a {type_name}")
+        raise BadUserInput(
+            f"{argument} must be the global id of a {type_name}, not {global_id!r}", field=argument
+        )
     return pk
 
 

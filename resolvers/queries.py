@@ -10,14 +10,14 @@ import strawberry
 
 from socialcrm.resolvers.communities import communities
 from socialcrm.resolvers.context import Context
-from socialcrm.resolvers.customers import customer_by_pk, customers
-from socialcrm.resolvers.interactions import interactions
+from socialcrm.resolvers.customers import customer_argument, customer_by_pk, customers
+from socialcrm.resolvers.interactions import global_pk, interactions
 from socialcrm.schema.channel import Channel, ChannelAccount
 from socialcrm.schema.community import Community
 from socialcrm.schema.customer import Customer
 from socialcrm.schema.enums import Scope
 from socialcrm.schema.errors import BadUserInput
-from socialcrm.schema.node import Node, from_global_id, pk_of, to_global_id
+from socialcrm.schema.node import Node, from_global_id, to_global_id
 from socialcrm.schema.viewer import Viewer, Workspace
 from socialcrm.server import read
 
@@ -41,10 +41,11 @@ async def node(info: strawberry.Info, id: str) -> Node | None:
     ctx: Context = info.context
     parsed = from_global_id(id)
     if parsed is None:
-        raise BadUserInput("`id` is not a global id")
+        raise BadUserInput(f"id must be a global id, not {id!r}", field="id")
     type_name, pk = parsed
     if type_name == "Customer":
-        return await customer_by_pk(ctx, pk, follow_merges=False)
+        # A merged customer's id answers the survivor, as `customer(id:)` does.
+        return await customer_by_pk(ctx, pk)
     if type_name == "Community":
         return await ctx.loaders.communities.load(pk)  # type: ignore[no-any-return]
     if type_name == "Interaction":
@@ -59,17 +60,12 @@ async def node(info: strawberry.Info, id: str) -> Node | None:
 
 async def customer(info: strawberry.Info, id: str) -> Customer | None:
     """`customer(id)`; a merged customer's id answers the customer it was merged into."""
-    pk = pk_of(id, "Customer")
-    if pk is None:
-        raise BadUserInput("`id` is not the id of a Customer")
-    return await customer_by_pk(info.context, pk, follow_merges=True)
+    return await customer_argument(info.context, id, "id")
 
 
 async def community(info: strawberry.Info, id: str) -> Community | None:
     """`community(id)`."""
-    pk = pk_of(id, "Community")
-    if pk is None:
-        raise BadUserInput("`id` is not the id of a Community")
+    pk = global_pk(id, "Community", "id")
     return await info.context.loaders.communities.load(pk)  # type: ignore[no-any-return]
 
 

@@ -22,12 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from socialcrm.resolvers.customers import customer_by_pk
 from socialcrm.resolvers.shared_loads import SharedLoads
-from socialcrm.resolvers.subscriptions import filter_pk
+from socialcrm.resolvers.subscriptions import watched_customer
 from socialcrm.schema.customer import Customer, Scores
 from socialcrm.schema.enums import LifecycleStage, enum_of
-from socialcrm.schema.errors import ApiError, BadUserInput, ErrorCode
+from socialcrm.schema.errors import BadUserInput
 from socialcrm.schema.score_change import ScoreChange, ScoreDeltas
 from socialcrm.server.auth import Viewer
 from socialcrm.server.bus import scores_topic
@@ -114,22 +113,6 @@ def announced_customers(services: Any) -> AnnouncedCustomers:
     if loader is None:
         loader = _announced[services.bus] = AnnouncedCustomers(services.sessions)
     return loader
-
-
-async def watched_customer(info: strawberry.Info, customer_id: strawberry.ID | None) -> int | None:
-    """The customer a subscription is limited to: a merged customer's id means the customer
-    it was merged into, as `customer(id:)` answers. NOT_FOUND when there is none."""
-    pk = filter_pk(customer_id, "Customer", "customerId")
-    if pk is None:
-        return None
-    found = await customer_by_pk(info.context, pk, follow_merges=True)
-    if found is None:
-        raise ApiError(
-            f"no customer with id {customer_id!r} in this workspace",
-            code=ErrorCode.NOT_FOUND,
-            field="customerId",
-        )
-    return found.pk
 
 
 async def score_changed(

@@ -25,7 +25,7 @@ from sqlmodel import col
 from socialcrm.resolvers.shared_loads import SharedLoads
 from socialcrm.schema.community import Community
 from socialcrm.schema.customer import Customer
-from socialcrm.schema.errors import BadUserInput
+from socialcrm.schema.errors import ApiError, BadUserInput, ErrorCode
 from socialcrm.schema.interaction import Interaction
 from socialcrm.schema.node import from_global_id
 from socialcrm.server.auth import Viewer
@@ -121,6 +121,24 @@ def filter_pk(global_id: str | None, type_name: str, argument: str) -> int | Non
     return parsed[1]
 
 
+async def watched_customer(info: strawberry.Info, customer_id: strawberry.ID | None) -> int | None:
+    """The customer a subscription is limited to: a merged customer's id means the customer
+    it was merged into, as `customer(id:)` answers. NOT_FOUND when there is none."""
+    if customer_id is None:
+        return None
+    # Imported here: the customer resolvers import ``schema``, which imports this module.
+    from socialcrm.resolvers.customers import customer_argument
+
+    found = await customer_argument(info.context, customer_id, "customerId")
+    if found is None:
+        raise ApiError(
+            f"no customer with id {customer_id!r} in this workspace",
+            code=ErrorCode.NOT_FOUND,
+            field="customerId",
+        )
+    return found.pk
+
+
 def fresh_loaders(info: strawberry.Info, announced: Announced) -> None:
     """Give this event fresh DataLoaders, primed with the shared customer and community.
 
@@ -148,7 +166,7 @@ async def interaction_received(
 ) -> AsyncGenerator[Interaction, None]:
     """Yield each interaction stored in the viewer's workspace that matches the filters."""
     viewer: Viewer = info.context.require("read")
-    customer_pk = filter_pk(customer_id, "Customer", "customerId")
+    customer_pk = await watched_customer(info, customer_id)
     community_pk = filter_pk(community_id, "Community", "communityId")
     services = info.context.services
     loader = announced_interactions(services)

@@ -42,7 +42,7 @@ async def get_community(
         )
     ).scalar_one_or_none()
     if community is None:
-        raise ChangeRejected(f"no community {community_id}", code="NOT_FOUND", field=field)
+        raise ChangeRejected("no such community", code="NOT_FOUND", field=field)
     return community
 
 
@@ -147,9 +147,7 @@ async def add_member(
         await session.flush()
         return MembershipChange(membership=membership, created=False, role_changed=changed)
     if community.dismissed_at is not None:
-        raise ChangeRejected(
-            f"community {community_id} was dismissed", code="CONFLICT", field="communityId"
-        )
+        raise ChangeRejected("the community was dismissed", code="CONFLICT", field="communityId")
     membership = Membership(
         workspace_id=workspace_id, community_id=community_id, customer_id=customer_id, role=role
     )
@@ -167,7 +165,7 @@ async def remove_member(
     membership = await _membership(session, workspace_id, community_id, customer_id)
     if membership is None:
         raise ChangeRejected(
-            f"customer {customer_id} is not a member of community {community_id}",
+            "the customer is not a member of the community",
             code="NOT_FOUND",
             field="customerId",
         )

@@ -103,7 +103,7 @@ async def get_customer(
         if customer.merged_into_id is None:
             return customer
         current = customer.merged_into_id
-    raise ChangeRejected(f"no customer {customer_id}", code="NOT_FOUND", field=field_name)
+    raise ChangeRejected("no such customer", code="NOT_FOUND", field=field_name)
 
 
 def _clean_text(name: str, value: Any) -> str | None:
@@ -269,9 +269,14 @@ async def merge_customers(
     where it has none. The merged customer is marked ``merged_into_id`` (hidden from then on)
     and a ``CustomerMerge`` row records what it was and what moved.
     """
+    # The survivor may be given by a merged customer's id, as anywhere a customer id is
+    # taken. The merged one may not: following it would merge the whole surviving profile.
+    found = await get_customer(session, workspace_id, survivor_id, field_name="survivorId")
+    assert found.id is not None
+    survivor_id = found.id
     if survivor_id == merged_id:
         raise ChangeRejected(
-            "a customer cannot be merged with itself", code="INVALID", field="mergedId"
+            "a customer cannot be merged into itself", code="CONFLICT", field="mergedId"
         )
     # Lock both rows in id order, so two opposite merges cannot deadlock.
     rows = (
@@ -284,6 +289,8 @@ async def merge_customers(
                 )
                 .order_by(col(Customer.id))
                 .with_for_update()
+                # Re-read once locked: the survivor was read above, a merge may have committed.
+                .execution_options(populate_existing=True)
             )
         )
         .scalars()
@@ -291,15 +298,12 @@ async def merge_customers(
     )
     by_id = {row.id: row for row in rows}
     survivor, merged = by_id.get(survivor_id), by_id.get(merged_id)
-    for customer, name, given in (
-        (survivor, "survivorId", survivor_id),
-        (merged, "mergedId", merged_id),
-    ):
+    for customer, name in ((survivor, "survivorId"), (merged, "mergedId")):
         if customer is None:
-            raise ChangeRejected(f"no customer {given}", code="NOT_FOUND", field=name)
+            raise ChangeRejected("no such customer", code="NOT_FOUND", field=name)
         if customer.merged_into_id is not None:
             raise ChangeRejected(
-                f"customer {given} was already merged into another",
+                "the customer was already merged into another",
                 code="CONFLICT",
                 field=name,
             )

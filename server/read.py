@@ -25,6 +25,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
     true,
@@ -52,6 +53,9 @@ relationship = tables.Relationship.__table__  # type: ignore[attr-defined]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """Stands in for a missing ``last_seen_at`` when sorting: never seen sorts as oldest."""
+
+MAX_MERGE_HOPS = 5
+"""How far a customer id is followed along a chain of merges (A into B, B into C …)."""
 
 SCORE_FIELDS: tuple[str, ...] = (
     "engagement",
@@ -364,11 +368,30 @@ def customers_by_id(workspace_id: int, ids: Sequence[int]) -> Select[Any]:
     )
 
 
-def merged_into(workspace_id: int, customer_id: int) -> Select[Any]:
-    """The customer ``customer_id`` was merged into (one hop), if it was merged."""
-    return select(customer.c.merged_into_id).where(
-        customer.c.workspace_id == workspace_id, customer.c.id == customer_id
+def survivor_id(
+    workspace_id: int | BindParameter[int], customer_id: int | BindParameter[int]
+) -> ColumnElement[Any]:
+    """The id of the customer a customer id stands for, as a scalar subquery: the customer
+    itself, or the one it was merged into (at most ``MAX_MERGE_HOPS`` merges on); NULL when
+    the workspace has no such customer.
+
+    Every read that takes a customer id uses it, so a merged customer's id keeps working
+    wherever a client sends it.
+    """
+    chain = (
+        select(customer.c.id, customer.c.merged_into_id, literal_column("0").label("hops"))
+        .where(customer.c.workspace_id == workspace_id, customer.c.id == customer_id)
+        .cte(recursive=True)
     )
+    step = customer.alias()
+    chain = chain.union_all(
+        select(step.c.id, step.c.merged_into_id, chain.c.hops + 1).where(
+            step.c.workspace_id == workspace_id,
+            step.c.id == chain.c.merged_into_id,
+            chain.c.hops < MAX_MERGE_HOPS,
+        )
+    )
+    return select(chain.c.id).where(chain.c.merged_into_id.is_(None)).limit(1).scalar_subquery()
 
 
 def identities_of(workspace_id: int, customer_ids: Sequence[int]) -> Select[Any]:
@@ -564,7 +587,9 @@ def _interaction_conditions(
     if criteria.direction is not None:
         conditions.append(interaction.c.direction == criteria.direction)
     if criteria.customer_id is not None:
-        conditions.append(interaction.c.customer_id == criteria.customer_id)
+        conditions.append(
+            interaction.c.customer_id == survivor_id(workspace_id, criteria.customer_id)
+        )
     if criteria.community_id is not None:
         conditions.append(interaction.c.community_id == criteria.community_id)
     if criteria.occurred_after is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -35,15 +35,24 @@ def require_scope(info: strawberry.Info, scope: str) -> Viewer:
     return info.context.require(scope)  # type: ignore[no-any-return]
 
 
-def user_error(exc: Exception) -> UserError:
-    """The ``UserError`` of a rejected change: any exception with ``code`` and ``field``."""
+def user_error(exc: Exception, sent: Mapping[str, str | None] | None = None) -> UserError:
+    """The ``UserError`` of a rejected change: any exception with ``code`` and ``field``.
+
+    ``sent`` maps input fields to the global ids the client sent in them. The storage layer
+    knows only internal numbers and never puts them in its messages; when the error is about
+    one of these fields, the message quotes the id as the client sent it.
+    """
     try:
         code = UserErrorCode[getattr(exc, "code", "")]
     except KeyError:
         # A code the schema does not list yet: the nearest general one; the message says more.
         code = UserErrorCode.CONFLICT
     message = getattr(exc, "message", None) or str(exc)
-    return UserError(field=getattr(exc, "field", None), message=message, code=code)
+    field = getattr(exc, "field", None)
+    given = (sent or {}).get(field) if field is not None else None
+    if given is not None and repr(given) not in message:
+        message = f"{message} ({field} {given!r})"
+    return UserError(field=field, message=message, code=code)
 
 
 def decode_id(global_id: str, type_name: str, field: str) -> int:

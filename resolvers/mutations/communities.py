@@ -72,7 +72,8 @@ async def change_member(
                 )
             community = await communities.get_community(session, viewer.workspace_id, community_id)
     except ChangeRejected as exc:
-        return CommunityMemberPayload(user_errors=[user_error(exc)])
+        sent = {"communityId": community_global_id, "customerId": customer_global_id}
+        return CommunityMemberPayload(user_errors=[user_error(exc, sent)])
     return CommunityMemberPayload(
         community=Community.from_row(community), customer=Customer.from_row(customer), role=role
     )

@@ -108,7 +108,7 @@ async def update_customer(
                 if added or removed:
                     changed["tags"] = names
     except ChangeRejected as exc:
-        return UpdateCustomerPayload(user_errors=[user_error(exc)])
+        return UpdateCustomerPayload(user_errors=[user_error(exc, {"id": global_id})])
     if changed:
         await announce_changes(services, [customer_change(row, "updated", changed)])
     return UpdateCustomerPayload(customer=Customer.from_row(row))
@@ -130,7 +130,7 @@ async def tag_customer(
             assert row.id is not None
             now, changed = await change(session, viewer.workspace_id, row.id, names)
     except ChangeRejected as exc:
-        return TagCustomerPayload(user_errors=[user_error(exc)])
+        return TagCustomerPayload(user_errors=[user_error(exc, {"customerId": customer_global_id})])
     if changed:
         fields = {"removed" if remove else "added": changed, "tags": now}
         kind = "untagged" if remove else "tagged"
@@ -152,10 +152,13 @@ async def merge_customers(
                 session, viewer.workspace_id, survivor_id, merged_id
             )
     except ChangeRejected as exc:
-        return MergeCustomersPayload(user_errors=[user_error(exc)])
+        sent = {"survivorId": survivor_global_id, "mergedId": merged_global_id}
+        return MergeCustomersPayload(user_errors=[user_error(exc, sent)])
+    # The survivor, also when survivorId was the id of a customer merged earlier.
+    assert result.survivor.id is not None
     change = CustomerChange(
         workspace_id=viewer.workspace_id,
-        customer_id=survivor_id,
+        customer_id=result.survivor.id,
         change="merged",
         fields={"merged_id": merged_id, "moved": result.moved},
     )

@@ -97,7 +97,7 @@ async def record_manual(
         data=data,
     )
     if row is None:
-        raise ChangeRejected(f"no customer {customer_id}", code="NOT_FOUND", field="customerId")
+        raise ChangeRejected("no such customer", code="NOT_FOUND", field="customerId")
     return row
 
 
@@ -125,5 +125,6 @@ async def record_interaction(
             data=check_json_object(data.data, "data"),
         )
     except ChangeRejected as exc:
-        return RecordInteractionPayload(user_errors=[user_error(exc)])
+        sent = {"customerId": data.customer_id, "communityId": data.community_id}
+        return RecordInteractionPayload(user_errors=[user_error(exc, sent)])
     return RecordInteractionPayload(interaction=Interaction.from_row(row))

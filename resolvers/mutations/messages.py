@@ -86,7 +86,8 @@ async def send(info: strawberry.Info, data: SendMessageInput) -> SendMessagePayl
             account_id=account_id,
         )
     except (ChangeRejected, SendRefused) as exc:
-        return SendMessagePayload(user_errors=[user_error(exc)])
+        sent = {"customerId": data.customer_id, "accountId": data.account_id}
+        return SendMessagePayload(user_errors=[user_error(exc, sent)])
     interaction = Interaction.from_row(outcome.interaction)
     result = outcome.result
     if result.ok:

@@ -72,5 +72,7 @@ async def record_purchase(
             data={**facts, "amount": amount, "currency": currency},
         )
     except ChangeRejected as exc:
-        return RecordPurchasePayload(user_errors=[user_error(exc)])
+        return RecordPurchasePayload(
+            user_errors=[user_error(exc, {"customerId": data.customer_id})]
+        )
     return RecordPurchasePayload(interaction=Interaction.from_row(row))

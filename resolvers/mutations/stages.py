@@ -56,5 +56,7 @@ async def change_stage(
             await set_manual_stage(session, services, row, value, set_by)
             await session.refresh(row)
     except ChangeRejected as exc:
-        return LifecycleStagePayload(user_errors=[user_error(exc)])
+        return LifecycleStagePayload(
+            user_errors=[user_error(exc, {"customerId": customer_global_id})]
+        )
     return LifecycleStagePayload(customer=Customer.from_row(row))

@@ -654,10 +654,15 @@ CORPUS: list[Case] = [
         "bob_mention",
         "bob_repost",
     ),
+    # A merged customer's id means the customer it was merged into, as customer(id:) does.
     _interaction_filter_case(
         "merged-customer",
         lambda seeded: {"customer": gid(seeded.a.customers["merged"])},
-        "merged_old",
+        "alice_hello",
+        "alice_reply",
+        "alice_mail",
+        "alice_call",
+        "alice_reaction",
     ),
     _interaction_filter_case(
         "community",

@@ -202,9 +202,11 @@ async def test_merged_customer(graphql: Any, admin_token: str, people: Any) -> N
     )
     assert by_id["data"]["customer"] == {"displayName": "Li Lei"}
     node = await graphql(
-        "query($id: ID!) { node(id: $id) { id } }", {"id": merged}, token=admin_token
+        "query($id: ID!) { node(id: $id) { ... on Customer { id displayName } } }",
+        {"id": merged},
+        token=admin_token,
     )
-    assert node["data"]["node"] is None
+    assert node["data"]["node"] == {"id": gid(people["li"]), "displayName": "Li Lei"}
 
 
 async def test_node_resolves_each_type(

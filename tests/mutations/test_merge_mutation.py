@@ -97,11 +97,12 @@ async def test_merge_refusals_change_nothing(
     assert workspace.id is not None
     before = await snapshot(workspace.id)
     cases = [
-        (a, a, "mergedId", "INVALID"),
+        (a, a, "mergedId", "CONFLICT"),
         (a, theirs, "mergedId", "NOT_FOUND"),
         (theirs, a, "survivorId", "NOT_FOUND"),
         (c, b, "mergedId", "CONFLICT"),
-        (b, c, "survivorId", "CONFLICT"),
+        # b stands for a now: merging a into what b became is merging a into itself.
+        (b, a, "mergedId", "CONFLICT"),
     ]
     for survivor, merged, field, code in cases:
         answer = await graphql(

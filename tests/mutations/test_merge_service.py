@@ -208,11 +208,12 @@ async def test_merge_refusals_change_nothing(
         await merge_customers(session, ws, a, b)
 
     cases = [
-        (a, a, "INVALID", "mergedId"),
+        (a, a, "CONFLICT", "mergedId"),
         (a, foreign, "NOT_FOUND", "mergedId"),
         (foreign, a, "NOT_FOUND", "survivorId"),
         (c, b, "CONFLICT", "mergedId"),
-        (b, c, "CONFLICT", "survivorId"),
+        # b stands for a now: merging a into what b became is merging a into itself.
+        (b, a, "CONFLICT", "mergedId"),
         (a, 10**12, "NOT_FOUND", "mergedId"),
     ]
     for survivor, merged, code, field in cases:
