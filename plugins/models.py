@@ -58,25 +58,36 @@ class Direction(enum.StrEnum):
     """Who spoke: the customer (inbound) or the brand (outbound)."""
 
     INBOUND = "inbound"
+    """The customer to the brand."""
     OUTBOUND = "outbound"
+    """The brand to the customer."""
 
 
 class RelationKind(enum.StrEnum):
     """The kinds of customer-to-customer edges an event can reveal."""
 
     MENTION = "mention"
+    """The sender mentioned the target."""
     REPOST = "repost"
+    """The sender reposted the target's post."""
     REPLY = "reply"
+    """The sender answered the target in public."""
     REFERRAL = "referral"
+    """The target brought the sender ("old brings new"), usually through a referral code."""
     FOLLOW = "follow"
+    """The sender follows the target (another customer, not the brand: a follow of the
+    brand's account is ``Profile(following=True)``)."""
 
 
 class MemberRole(enum.StrEnum):
     """A customer's role in a community."""
 
     MEMBER = "member"
+    """An ordinary member."""
     ADMIN = "admin"
+    """An owner or administrator of the community."""
     OPINION_LEADER = "opinion_leader"
+    """A member whose word carries (set by a channel that knows, or by operators)."""
 
 
 @dataclass(slots=True)
@@ -89,7 +100,9 @@ class IdentityRef:
     """
 
     channel: str
+    """The identity's namespace: the channel's name, or a finer one (``wechat.unionid``)."""
     external_id: str
+    """The platform's stable id for the person in that namespace (openid, uid, address)."""
     handle: str | None = None
     """A human-readable name on the platform: screen name, nickname, address."""
 
@@ -104,17 +117,28 @@ class Profile:
     """
 
     display_name: str | None = None
+    """The name the person shows on the platform."""
     avatar_url: str | None = None
+    """A URL of their picture."""
     language: str | None = None
+    """Their language (a BCP 47 tag such as ``zh-CN``)."""
     location: str | None = None
+    """Where they say they are (free text: city, region, country)."""
     email: str | None = None
+    """An email address the platform vouches for."""
     phone: str | None = None
+    """A phone number the platform vouches for."""
     followers_count: int | None = None
+    """How many follow them on the platform (feeds the influence score)."""
     following: bool | None = None
-    """Whether the person follows the brand's account on this channel now."""
+    """Whether the person follows the brand's account on this channel now. This is how a
+    follow is expressed: an event of kind ``follow`` with ``Profile(following=True)`` (and
+    ``unfollow`` with ``following=False``); the server records it on the identity and tells
+    observers the customer was ``followed`` or ``unfollowed``. None leaves it as it was."""
     tags: list[str] = field(default_factory=list)
     """Platform tags to copy onto the customer (names, not ids)."""
     aliases: list[IdentityRef] = field(default_factory=list)
+    """Other identities of the same person; identity resolution joins them into one customer."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Anything else worth keeping; stored on the identity as its profile."""
 
@@ -126,11 +150,15 @@ class Attachment:
     kind: str
     """image, voice, video, file, link, sticker …"""
     url: str | None = None
+    """Where the item can be fetched or opened."""
     media_id: str | None = None
     """The platform's id to fetch the media with."""
     title: str | None = None
+    """A link's or file's title."""
     description: str | None = None
+    """A link's summary or a file's description."""
     mime_type: str | None = None
+    """The media type (``image/jpeg`` …) when the platform says."""
 
 
 @dataclass(slots=True)
@@ -142,8 +170,11 @@ class Relation:
     """
 
     kind: RelationKind
+    """What the sender did to the target."""
     target: IdentityRef | None = None
+    """The other customer's identity."""
     referral_code: str | None = None
+    """A code the server resolves to the customer who owns it (instead of ``target``)."""
 
 
 @dataclass(slots=True)
@@ -151,8 +182,11 @@ class CommunityRef:
     """The community an event happened in (a group chat, a topic, a mailing list)."""
 
     external_id: str
+    """The platform's stable id of the community (a group chat id, a topic)."""
     name: str | None = None
+    """Its current name; a new name renames the stored community."""
     owner: IdentityRef | None = None
+    """Who owns it on the platform."""
     dismissed: bool = False
     """True when the platform reports the community dissolved."""
 
@@ -162,8 +196,11 @@ class MemberChange:
     """Someone joined or left ``InboundEvent.community``."""
 
     identity: IdentityRef
+    """Who joined or left."""
     joined: bool
+    """True for joined, False for left."""
     role: MemberRole = MemberRole.MEMBER
+    """Their role in the community from now on."""
 
 
 @dataclass(slots=True)
@@ -180,25 +217,36 @@ class InboundEvent:
     """
 
     external_id: str
+    """Stable across the platform's retries; the server stores the event once per account
+    and id (at most 255 characters)."""
     sender: IdentityRef | None
+    """Who did it, or None for an event about no customer."""
     occurred_at: datetime
-    """Timezone-aware."""
+    """When it happened on the platform; timezone-aware."""
     kind: InteractionKind = InteractionKind.MESSAGE
+    """What happened."""
     direction: Direction = Direction.INBOUND
+    """Who spoke; outbound for the brand's own messages a platform reports back."""
     content_type: str = "text"
     """The platform's own type of the event: text, image, voice, event:subscribe …"""
     content: str | None = None
     """Human-readable text: the message, a voice recognition, a link title, a menu key."""
     attachments: list[Attachment] = field(default_factory=list)
+    """Media and links that came with it."""
     data: dict[str, Any] = field(default_factory=dict)
     """Structured facts of the event (coordinates, event key, status) kept with it."""
     profile: Profile | None = None
+    """What the event tells about the sender (and a follow: ``Profile(following=True)``)."""
     thread_id: str | None = None
+    """The platform's conversation or thread id, when it has one."""
     in_reply_to: str | None = None
     """The external id of the interaction (on the same account) this one answers."""
     relations: list[Relation] = field(default_factory=list)
+    """Customer-to-customer edges the event reveals (mentions, reposts, referrals …)."""
     community: CommunityRef | None = None
+    """The community it happened in, if any."""
     member_changes: list[MemberChange] = field(default_factory=list)
+    """Who joined or left ``community`` with this event."""
     raw: dict[str, Any] = field(default_factory=dict)
     """The platform's payload for this event, as parsed (JSON-serializable)."""
     wants_reply: bool = False
@@ -212,7 +260,9 @@ class OutboundMessage:
     content_type: str = "text"
     """text, image, voice, video, news, miniprogram … as the channel supports."""
     text: str | None = None
+    """The text to send."""
     media_id: str | None = None
+    """The platform's id of media uploaded beforehand (image, voice, video)."""
     articles: list[dict[str, Any]] = field(default_factory=list)
     """For news/article messages: dicts with title, description, url, pic_url."""
     data: dict[str, Any] = field(default_factory=dict)
@@ -224,12 +274,17 @@ class SendResult:
     """What a channel's ``send`` reports back; errors are results, not exceptions."""
 
     ok: bool
+    """Whether the platform accepted the message."""
     external_id: str | None = None
+    """The platform's id of the sent message, when it gives one."""
     status: str = "sent"
     """sent, delivered, failed …"""
     error_code: str | None = None
+    """The platform's error code when it refused."""
     error_message: str | None = None
+    """The platform's error message when it refused (shown to operators)."""
     raw: dict[str, Any] = field(default_factory=dict)
+    """The platform's answer, as parsed (JSON-serializable)."""
 
 
 @dataclass(slots=True)
@@ -237,20 +292,35 @@ class StoredInteraction:
     """An interaction as the server stored it; what observer hooks receive."""
 
     id: int
+    """The interaction's id in the server."""
     workspace_id: int
+    """The workspace (tenant) it belongs to."""
     customer_id: int
+    """The customer it is about."""
     channel: str
+    """The channel it came through (``manual`` for one recorded by hand)."""
     kind: str
+    """An ``InteractionKind`` value."""
     direction: str
+    """A ``Direction`` value."""
     content_type: str
+    """The platform's own type of the event."""
     content: str | None
+    """Its human-readable text."""
     occurred_at: datetime
+    """When it happened; timezone-aware."""
     account_id: int | None = None
+    """The connected account it came through, if any."""
     account_slug: str | None = None
+    """That account's slug (the last part of its webhook URL)."""
     external_id: str | None = None
+    """The platform's id of the event."""
     community_id: int | None = None
+    """The community it happened in, if any."""
     data: dict[str, Any] = field(default_factory=dict)
+    """The event's structured facts."""
     sender: IdentityRef | None = None
+    """The identity that sent it, for inbound interactions from a channel."""
 
 
 @dataclass(slots=True)
@@ -258,12 +328,16 @@ class CustomerChange:
     """A customer was created, updated, merged or tagged; what observer hooks receive."""
 
     workspace_id: int
+    """The workspace (tenant) the customer belongs to."""
     customer_id: int
+    """The customer that changed."""
     change: str
     """created, updated, merged, tagged, untagged, followed, unfollowed, or stage (the
     lifecycle stage moved: ``fields`` has ``from``, ``to``, ``source`` (rule, manual or
     cleared) and ``set_by``)."""
     fields: dict[str, Any] = field(default_factory=dict)
+    """The details: the fields that changed and their new values, the tag, the merged
+    customer's id, the stage move …"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +351,10 @@ class TextAnalysis:
     """
 
     language: str
+    """A BCP 47 primary tag, or ``und``."""
     sentiment: float
+    """From -1 (negative) through 0 (neutral) to 1 (positive)."""
     is_complaint: bool = False
+    """Whether the customer complains."""
     keywords: tuple[str, ...] = ()
+    """The text's salient words, best first."""

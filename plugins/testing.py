@@ -1,9 +1,19 @@
-"""A conformance kit for channel plugins: checks a partner runs in their own tests.
+"""The testing kit for channel plugins: what a partner needs in their own tests.
 
-The server relies on a few promises that the type hints cannot express: ``parse`` is pure
-and gives the same events for a payload stored and read back, external ids are stable and
-unique, times carry a zone, everything kept is JSON. These helpers check them and raise
-``ConformanceError`` saying which promise broke::
+Two levels, both without importing the server's internals:
+
+- the conformance checks (``check_delivery``, ``check_refusal``, ``check_event``) run a
+  channel's ``verify``/``parse``/``respond`` directly and raise ``ConformanceError`` saying
+  which promise of the contract broke (``parse`` is pure, external ids are stable and unique,
+  times carry a zone, everything kept is JSON);
+- ``serve_plugins`` runs a real server in-process with the plugin loaded, on a fresh SQLite
+  database in a temporary folder, and gives a ``PluginServer`` that connects accounts,
+  delivers webhooks and asks GraphQL what was stored.
+
+``hmac_signature`` signs a body the way most platforms do, and ``webhook_request`` and
+``make_account`` build the arguments of a channel's methods. Installing socialcrm also
+installs a pytest plugin (``socialcrm.plugins.pytest_plugin``) with the ``scrm_server``
+fixture and pytest-asyncio's auto mode::
 
     from socialcrm.plugins.testing import check_delivery, check_refusal, make_account
 
@@ -15,10 +25,20 @@ unique, times carry a zone, everything kept is JSON. These helpers check them an
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
+import hmac
 import json
-from dataclasses import asdict
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+import httpx
 
 from socialcrm.plugins.channel import (
     AccountContext,
@@ -202,3 +222,175 @@ def _check_json(what: str, value: Any) -> None:
         json.dumps(value)
     except (TypeError, ValueError) as exc:
         raise ConformanceError(f"{what} must be JSON-serializable: {exc}") from exc
+
+
+def hmac_signature(
+    secret: str | bytes,
+    body: bytes | str,
+    *,
+    algorithm: str = "sha256",
+    encoding: str = "hex",
+    prefix: str = "",
+) -> str:
+    """The HMAC of ``body`` under ``secret``, as platforms put it in a signature header.
+
+    ``encoding`` is ``hex`` (GitHub-style ``sha256=…`` with ``prefix="sha256="``) or
+    ``base64`` (LINE's ``X-Line-Signature``). Sign test deliveries with it independently of
+    the plugin's own verification code.
+    """
+    key = secret.encode() if isinstance(secret, str) else secret
+    data = body.encode() if isinstance(body, str) else body
+    digest = hmac.new(key, data, getattr(hashlib, algorithm))
+    if encoding == "hex":
+        return prefix + digest.hexdigest()
+    if encoding == "base64":
+        return prefix + base64.b64encode(digest.digest()).decode()
+    raise ValueError(f"encoding must be 'hex' or 'base64', not {encoding!r}")
+
+
+class GraphQLErrors(AssertionError):
+    """A GraphQL operation of a test answered with errors."""
+
+
+@dataclass(slots=True)
+class PluginServer:
+    """A socialcrm server running in-process with a partner's plugin loaded.
+
+    It owns one workspace and an admin token of it; ``client`` speaks HTTP to the app
+    without a network. Build it with ``serve_plugins`` (or the ``scrm_server`` fixture).
+    """
+
+    app: Any
+    """The ASGI application, its lifespan started."""
+    client: httpx.AsyncClient
+    """An HTTP client bound to the app (base URL ``http://testserver``)."""
+    workspace_id: int
+    """The workspace accounts are connected to and GraphQL reads."""
+    token: str
+    """An admin token of that workspace, sent by ``graphql``."""
+
+    async def connect(
+        self, channel: str, settings: dict[str, Any], *, slug: str | None = None
+    ) -> str:
+        """Connect an account of ``channel`` with ``settings``; returns its slug.
+
+        The settings go through the channel's ``validate_settings``, as ``connectChannel``
+        does; a refusal raises an error carrying the channel's reason.
+        """
+        # Imported here for the reason given in ``_running_server``.
+        from socialcrm.server.accounts import connect_account
+
+        services = self.app.state.services
+        slug = slug or f"{channel}-{uuid.uuid4().hex[:8]}"
+        async with services.sessions() as session, session.begin():
+            await connect_account(
+                session,
+                services.sessions,
+                services.plugins,
+                workspace_id=self.workspace_id,
+                channel=channel,
+                slug=slug,
+                settings=settings,
+                public_url=services.settings.public_url,
+            )
+        return slug
+
+    async def deliver(
+        self,
+        channel: str,
+        slug: str,
+        body: bytes | str = b"",
+        *,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        method: str = "POST",
+    ) -> httpx.Response:
+        """Call the account's webhook as the platform would; returns the HTTP response.
+
+        Observer hooks that run after the answer have finished when this returns.
+        """
+        response = await self.client.request(
+            method,
+            f"/webhooks/{channel}/{slug}",
+            content=body.encode() if isinstance(body, str) else body,
+            headers=headers,
+            params=query,
+        )
+        await self.app.state.services.drain()
+        return response
+
+    async def graphql(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        """Run a GraphQL operation as the workspace's admin; returns its ``data``.
+
+        Raises ``GraphQLErrors`` when the answer carries errors.
+        """
+        response = await self.client.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        answer = response.json()
+        if answer.get("errors"):
+            raise GraphQLErrors(json.dumps(answer["errors"], ensure_ascii=False))
+        return answer["data"]
+
+
+@contextlib.asynccontextmanager
+async def serve_plugins(
+    *plugins: object,
+    database_url: str | None = None,
+    load_entrypoints: bool = True,
+    **settings: Any,
+) -> AsyncIterator[PluginServer]:
+    """A running server with the built-in channels, the installed plugins and ``plugins``.
+
+    ``plugins`` are modules (or objects) with ``@hookimpl`` functions, registered as a
+    server registers an installed package; one already installed is not registered twice.
+    Without ``database_url`` the server runs on a new SQLite database in a temporary folder,
+    migrated to the latest schema and removed afterwards. ``settings`` override server
+    settings by name (``text_analysis=False`` …); polling and the periodic rescore are off
+    unless given.
+    """
+    with tempfile.TemporaryDirectory(prefix="scrm-test-") as folder:
+        url = database_url or f"sqlite+aiosqlite:///{Path(folder) / 'scrm.db'}"
+        async with _running_server(url, plugins, load_entrypoints, settings) as server:
+            yield server
+
+
+@contextlib.asynccontextmanager
+async def _running_server(
+    database_url: str, plugins: Iterable[object], load_entrypoints: bool, overrides: dict[str, Any]
+) -> AsyncIterator[PluginServer]:
+    # The server is imported here, not at the top: the conformance checks, and the pytest
+    # plugin that every pytest run in socialcrm's environment loads, must stay light.
+    from socialcrm.plugins.manager import PluginManager
+    from socialcrm.server.app import create_app
+    from socialcrm.server.auth import create_token
+    from socialcrm.server.migrations import upgrade_database
+    from socialcrm.server.settings import Settings
+    from socialcrm.server.tables import Workspace
+
+    await upgrade_database(database_url)
+    manager = PluginManager(load_entrypoints=load_entrypoints)
+    for plugin in plugins:
+        if not manager.pm.is_registered(plugin):
+            manager.register(plugin, name=getattr(plugin, "__name__", None))
+    options: dict[str, Any] = {
+        "public_url": "http://testserver",
+        "poll_interval_seconds": 0,
+        "rescore_interval_seconds": 0,
+        **overrides,
+    }
+    settings = Settings(database_url=database_url, _env_file=None, **options)  # type: ignore[call-arg]
+    app = create_app(settings, manager)
+    services = app.state.services
+    async with app.router.lifespan_context(app):
+        async with services.sessions() as session, session.begin():
+            workspace = Workspace(slug=f"test-{uuid.uuid4().hex[:10]}", name="Plugin tests")
+            session.add(workspace)
+            await session.flush()
+            assert workspace.id is not None
+            token = await create_token(session, workspace.id, "admin", name="plugin tests")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield PluginServer(app, client, workspace.id, token)

@@ -3,10 +3,16 @@ its Python examples run, and the README opens with the two commands."""
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 import time
+import tomllib
 import types
 from pathlib import Path
 from typing import Any
@@ -151,3 +157,93 @@ def test_the_readme_links_the_guides() -> None:
     for guide in ("docs/api.md", "docs/plugins.md", "docs/operations.md"):
         assert f"({guide})" in readme
         assert (ROOT / guide).exists()
+
+
+FILE_BLOCK = re.compile(r"# ([\w./-]+\.(?:py|toml))\n")
+
+
+def _file_blocks(text: str) -> dict[str, str]:
+    """The code blocks of a guide that open with ``# <path>``: the files of an example package."""
+    files = {}
+    for lang, code in CODE_BLOCK.findall(text):
+        header = FILE_BLOCK.match(code)
+        if lang in ("python", "toml") and header:
+            files[header.group(1)] = code
+    return files
+
+
+def _install_like_pip(project: Path, site: Path) -> None:
+    """Put the example package's module and metadata (with its ``scrm`` entry point) in ``site``,
+    as ``pip install`` would, so that the plugin is found the way a partner's is."""
+    meta = tomllib.loads((project / "pyproject.toml").read_text("utf-8"))["project"]
+    modules = {value.split(":")[0] for value in meta["entry-points"]["scrm"].values()}
+    for module in modules:
+        shutil.copy(project / f"{module}.py", site / f"{module}.py")
+    dist_info = site / f"{meta['name'].replace('-', '_')}-{meta['version']}.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {meta['name']}\nVersion: {meta['version']}\n", "utf-8"
+    )
+    entry_points = "".join(f"{k} = {v}\n" for k, v in meta["entry-points"]["scrm"].items())
+    (dist_info / "entry_points.txt").write_text(f"[scrm]\n{entry_points}", "utf-8")
+    (dist_info / "RECORD").write_text("", "utf-8")
+
+
+@pytest.mark.slow
+def test_the_plugin_guide_testing_section_runs_as_printed(tmp_path: Path) -> None:
+    """The guide's package (pyproject, plugin, tests) is built from its code blocks, installed,
+    and its tests run with pytest in a fresh process and folder: only what socialcrm installs
+    (its pytest plugin included) makes them pass."""
+    files = _file_blocks(PLUGINS_MD.read_text("utf-8"))
+    assert {"pyproject.toml", "scrm_parrot.py"} <= set(files)
+    assert {"tests/test_conformance.py", "tests/test_server.py"} <= set(files)
+    project, site = tmp_path / "scrm-parrot", tmp_path / "site"
+    site.mkdir()
+    for name, code in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(code, "utf-8")
+    for name, code in files.items():
+        if name.startswith("tests/"):
+            assert "socialcrm.server" not in code, f"{name} imports the server's internals"
+    _install_like_pip(project, site)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "3 passed" in run.stdout, run.stdout
+    assert "warning" not in run.stdout, run.stdout
+
+
+def _models_doc_script() -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "plugin_models_doc", ROOT / "scripts" / "plugin_models_doc.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_models_reference_matches_the_docstrings() -> None:
+    script = _models_doc_script()
+    guide = PLUGINS_MD.read_text("utf-8")
+    expected = script.render_guide(guide, (ROOT / "plugins" / "models.py").read_text("utf-8"))
+    assert guide == expected, (
+        "docs/plugins.md's models reference is stale: run scripts/plugin_models_doc.py"
+    )
+    reference = _section(guide, "## The normalized models")
+    for name in ("InboundEvent", "Profile", "IdentityRef", "StoredInteraction", "TextAnalysis"):
+        assert f"### `{name}`" in reference
+    assert "`following: bool | None = None`" in reference
+
+
+def test_an_undocumented_model_field_is_refused() -> None:
+    script = _models_doc_script()
+    source = '@dataclass\nclass Thing:\n    """A thing."""\n\n    name: str\n'
+    with pytest.raises(script.Undocumented, match=r"Thing\.name"):
+        script.render_reference(source)
