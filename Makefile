@@ -21,9 +21,11 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when the project's dependencies or metadata change.
-$(STAMP): pyproject.toml | $(BIN)/python
+# Reinstall only when the project's dependencies or metadata change. The example plugin
+# (examples/scrm-line) is installed too: the suite runs its tests as a partner would.
+$(STAMP): pyproject.toml examples/scrm-line/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-build-isolation -e examples/scrm-line
 	mkdir -p $(VENV)/src && ln -sfn ../.. $(VENV)/src/socialcrm
 	touch $(STAMP)
 
