@@ -26,6 +26,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 
 from socialcrm.schema.errors import ApiError, ErrorCode
+from socialcrm.server.auth import MISSING_TOKEN
 
 log = logging.getLogger("socialcrm.server.graphql")
 
@@ -89,8 +90,9 @@ class ApiGate(SchemaExtension):
         if viewer is None:
             if operation.operation is OperationType.QUERY and _introspection_only(operation):
                 return None
+            # A wrong token and a missing one are told apart (``Context.auth_problem``).
             return GraphQLError(
-                "Authentication required: send `Authorization: Bearer <token>`.",
+                getattr(context, "auth_problem", None) or MISSING_TOKEN,
                 extensions={"code": str(ErrorCode.UNAUTHENTICATED)},
             )
         needed = _NEEDED_SCOPE[operation.operation]

@@ -17,6 +17,11 @@ from socialcrm.server.tables import ApiToken
 
 SCOPES: tuple[str, ...] = ("read", "write", "admin")
 TOKEN_PREFIX = "scrm_"
+MISSING_TOKEN = "Authentication required: send `Authorization: Bearer <token>`."
+NOT_BEARER = "The Authorization header must read `Bearer <token>`."
+INVALID_TOKEN = "Invalid token: it is unknown or revoked."
+"""The same answer for every token that is not accepted, so it never tells a token that
+never existed from a revoked one."""
 LAST_USED_PRECISION = timedelta(minutes=1)
 """``last_used_at`` is written at most this often per token (and process)."""
 

@@ -3,7 +3,8 @@
 Each HTTP request authenticates its ``Authorization: Bearer`` header and gets a fresh
 ``Context`` (viewer, DataLoaders, a database reader released when the request ends). A
 WebSocket authenticates once, with the token of its ``connection_init`` payload; without a
-valid one the connection is refused (``graphql-transport-ws`` closes with 4403).
+valid one the connection is refused with close code 4403 in both protocols (``ws_handlers``).
+A missing token and a wrong one get different messages.
 Requests the GraphQL layer cannot even read (invalid JSON, no query) get a 400 whose body
 is a GraphQL error with a code, like every other error.
 """
@@ -27,15 +28,19 @@ from socialcrm.resolvers.context import Context, Reader
 from socialcrm.schema import build_schema
 from socialcrm.schema.errors import ErrorCode
 from socialcrm.schema.extensions import coded
-from socialcrm.server.auth import Viewer, bearer_token
+from socialcrm.server.auth import INVALID_TOKEN, NOT_BEARER, bearer_token
 from socialcrm.server.json_body import BadJSON, load_json
 from socialcrm.server.services import Services
+from socialcrm.server.ws_handlers import GraphQLTransportWSHandler, GraphQLWSHandler
 
 GRAPHIQL_PAGE = Path(__file__).resolve().parent / "graphiql.html"
 """The GraphiQL page; its scripts are under ``/static/graphiql/`` (``server/static/``)."""
 
 WS_TOKEN_KEYS = ("Authorization", "authorization", "token")
 """Where a WebSocket's ``connection_init`` payload may carry the token."""
+WS_MISSING_TOKEN = (
+    'Authentication required: send {"Authorization": "Bearer <token>"} in connection_init.'
+)
 
 
 def token_of(params: dict[str, Any] | None) -> str | None:
@@ -49,6 +54,9 @@ def token_of(params: dict[str, Any] | None) -> str | None:
 
 class GraphQLApp(GraphQL):
     """Strawberry's ASGI view with this server's context, authentication and error shape."""
+
+    graphql_transport_ws_handler_class = GraphQLTransportWSHandler
+    graphql_ws_handler_class = GraphQLWSHandler
 
     def __init__(self, services: Services) -> None:
         settings = services.settings
@@ -117,13 +125,20 @@ class GraphQLApp(GraphQL):
         return process_result(result)
 
     async def _http_context(self, request: Request) -> Context:
-        token = bearer_token(request.headers.get("authorization"))
+        authorization = request.headers.get("authorization")
+        token = bearer_token(authorization)
         viewer = await self.services.auth.authenticate(token) if token else None
+        problem = None
+        if authorization and token is None:
+            problem = NOT_BEARER
+        elif token and viewer is None:
+            problem = INVALID_TOKEN
         return Context(
             services=self.services,
             viewer=viewer,
             db=Reader(self.services.engine, shared=self._share_connection),
             request=request,
+            auth_problem=problem,
         )
 
     async def get_context(  # type: ignore[override]
@@ -143,17 +158,24 @@ class GraphQLApp(GraphQL):
         )
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:  # type: ignore[override]
-        """Authenticate the token of ``connection_init``; refuse the connection without one."""
+        """Authenticate the token of ``connection_init``; refuse the connection without a valid
+        one. A connection whose handler authenticated it already (``ws_handlers``) is kept."""
+        if context.viewer is not None:
+            return None
         token = token_of(context.connection_params)
         if token is None and context.request is not None:
             token = bearer_token(context.request.headers.get("authorization"))
-        viewer: Viewer | None = await self.services.auth.authenticate(token) if token else None
+        if token is None:
+            raise _rejection(WS_MISSING_TOKEN)
+        viewer = await self.services.auth.authenticate(token)
         if viewer is None:
-            raise ConnectionRejectionError(
-                {"message": "a valid token is required", "code": str(ErrorCode.UNAUTHENTICATED)}
-            )
+            raise _rejection(INVALID_TOKEN)
         context.viewer = viewer
         return None
+
+
+def _rejection(message: str) -> ConnectionRejectionError:
+    return ConnectionRejectionError({"message": message, "code": str(ErrorCode.UNAUTHENTICATED)})
 
 
 def bad_request(reason: str, status_code: int = 400) -> JSONResponse:
