@@ -56,11 +56,11 @@ def test_bad_names_and_taken_folders_are_refused(tmp_path: Path) -> None:
     assert refused.exit_code == 2 and "invalid channel name" in refused.output
     taken = _scrm("plugins", "new", "wechat", "--directory", str(tmp_path))
     assert taken.exit_code == 2 and "already installed" in taken.output
-    (tmp_path / "scrm-line").mkdir()
-    (tmp_path / "scrm-line" / "mine.txt").write_text("keep me")
-    exists = _scrm("plugins", "new", "line", "--directory", str(tmp_path))
+    (tmp_path / "scrm-zalo").mkdir()
+    (tmp_path / "scrm-zalo" / "mine.txt").write_text("keep me")
+    exists = _scrm("plugins", "new", "zalo", "--directory", str(tmp_path))
     assert exists.exit_code == 2 and "already exists" in exists.output
-    assert [p.name for p in (tmp_path / "scrm-line").iterdir()] == ["mine.txt"]
+    assert [p.name for p in (tmp_path / "scrm-zalo").iterdir()] == ["mine.txt"]
     assert "Traceback" not in refused.output + taken.output + exists.output
 
 
