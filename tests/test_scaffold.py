@@ -98,7 +98,7 @@ def test_a_new_plugin_installs_and_passes_its_tests(tmp_path: Path) -> None:
     assert install.returncode == 0, install.stdout + install.stderr
     tests = _run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], package)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "5 passed" in tests.stdout
+    assert "6 passed" in tests.stdout
 
     listing = _run([str(python), "-m", "socialcrm.server.cli", "plugins", "--json"], package)
     assert listing.returncode == 0, listing.stderr
