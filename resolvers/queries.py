@@ -20,6 +20,7 @@ from socialcrm.schema.errors import BadUserInput
 from socialcrm.schema.node import Node, from_global_id, to_global_id
 from socialcrm.schema.viewer import Viewer, Workspace
 from socialcrm.server import read
+from socialcrm.server.outbound import can_send
 
 __all__ = [
     "channels",
@@ -114,7 +115,7 @@ async def channels(info: strawberry.Info) -> list[Channel]:
             name=plugin.name,
             title=plugin.title or plugin.name,
             description=plugin.description,
-            supports_send=type(plugin).send is not ChannelPlugin.send,
+            supports_send=can_send(plugin),
             supports_poll=type(plugin).poll is not ChannelPlugin.poll,
             accounts=by_channel.get(name, []),
         )

@@ -28,9 +28,6 @@ class UserErrorCode(enum.Enum):
     CONFLICT = strawberry.enum_value(
         "conflict", description="The request contradicts the object's current state."
     )
-    FORBIDDEN = strawberry.enum_value(
-        "forbidden", description="The viewer's token may not do this."
-    )
     UNKNOWN_CHANNEL = strawberry.enum_value(
         "unknown_channel", description="No installed channel plugin has this name."
     )

@@ -59,13 +59,14 @@ async def connect_account(
 ) -> ConnectedAccount:
     """Validate ``settings`` with the channel and store the account in ``session``.
 
-    Raises ``AccountError`` (code NOT_FOUND, INVALID or DUPLICATE) and changes nothing then.
+    Raises ``AccountError`` (code UNKNOWN_CHANNEL, INVALID, CHANNEL_CONFIG or DUPLICATE) and
+    changes nothing then.
     """
     plugin = plugins.channel(channel)
     if plugin is None:
         raise AccountError(
             f"no channel named {channel!r}; installed: {', '.join(plugins.channels) or 'none'}",
-            code="NOT_FOUND",
+            code="UNKNOWN_CHANNEL",
             field="channel",
         )
     if not SLUG_PATTERN.match(slug):
@@ -79,7 +80,9 @@ async def connect_account(
         normalized = plugin.validate_settings(dict(settings))
     except ChannelConfigError as exc:
         raise AccountError(
-            exc.reason, code="INVALID", field=f"settings.{exc.field}" if exc.field else "settings"
+            exc.reason,
+            code="CHANNEL_CONFIG",
+            field=f"settings.{exc.field}" if exc.field else "settings",
         ) from exc
     existing = await session.scalar(
         select(col(ChannelAccount.id)).where(

@@ -62,7 +62,7 @@ async def create_community(
     """
     name = (name or "").strip()
     if not name:
-        raise ChangeRejected("a community needs a name", code="INVALID", field="name")
+        raise ChangeRejected("a community needs a name", code="REQUIRED", field="name")
     if len(name) > NAME_LIMIT:
         raise ChangeRejected(
             f"name is longer than {NAME_LIMIT} characters", code="INVALID", field="name"
@@ -79,13 +79,13 @@ async def create_community(
     if channel is not None and known_channels is not None and channel not in known_channels:
         raise ChangeRejected(
             f"no channel named {channel!r}; installed: {', '.join(sorted(known_channels))}",
-            code="INVALID",
+            code="UNKNOWN_CHANNEL",
             field="channel",
         )
     if external_id is not None:
         if channel is None:
             raise ChangeRejected(
-                "an external id needs the channel it belongs to", code="INVALID", field="channel"
+                "an external id needs the channel it belongs to", code="REQUIRED", field="channel"
             )
         if len(external_id) > EXTERNAL_ID_LIMIT:
             raise ChangeRejected(

@@ -231,7 +231,9 @@ async def update_customer(
             exc.field = _api_field(name)
             raise
         if name == "display_name" and not value:
-            raise ChangeRejected("displayName cannot be empty", code="INVALID", field="displayName")
+            raise ChangeRejected(
+                "displayName cannot be empty", code="REQUIRED", field="displayName"
+            )
         if getattr(customer, name) != value:
             setattr(customer, name, value)
             changed[name] = value

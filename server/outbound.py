@@ -32,6 +32,11 @@ class SendRefused(ChangeRejected):
     """The message was not sent; nothing was stored."""
 
 
+def can_send(plugin: Channel | None) -> bool:
+    """Whether an installed channel sends messages (its plugin overrides ``Channel.send``)."""
+    return plugin is not None and type(plugin).send is not Channel.send
+
+
 @dataclass(slots=True)
 class SendOutcome:
     """A send attempt that reached the channel: its stored interaction and the result."""
@@ -52,20 +57,27 @@ async def send_message(
     """Send ``message`` to the customer through a connected account and record it.
 
     The account is the one given, or the one of the channel given, or the one the customer
-    last wrote to. Raises ``SendRefused`` (NOT_FOUND, INVALID, OUTSIDE_REPLY_WINDOW) before
-    anything is sent. A platform error is a result with ``ok=False``: the attempt is still
-    stored, with delivery status ``failed``.
+    last wrote to, among the accounts of channels that can send. Raises ``SendRefused``
+    (NOT_FOUND, UNKNOWN_CHANNEL, INVALID for a channel that cannot send, OUTSIDE_REPLY_WINDOW)
+    before anything is sent or stored. A platform error is a result with ``ok=False``: the
+    attempt is still stored, with delivery status ``failed``.
     """
     async with services.sessions() as session:
         customer = await session.get(Customer, customer_id)
         if customer is None or customer.workspace_id != workspace_id or customer.merged_into_id:
             raise SendRefused("no such customer", code="NOT_FOUND", field="customerId")
-        account, identity = await _route(session, workspace_id, customer_id, channel, account_id)
-        plugin = services.plugins.channel(account.channel)
-        if plugin is None:
+        if channel is not None and services.plugins.channel(channel) is None:
             raise SendRefused(
-                f"the {account.channel} channel is not installed", code="NOT_FOUND", field="channel"
+                f"no channel named {channel!r}; installed: "
+                f"{', '.join(services.plugins.channels) or 'none'}",
+                code="UNKNOWN_CHANNEL",
+                field="channel",
             )
+        account, identity = await _route(
+            session, services, workspace_id, customer_id, channel, account_id
+        )
+        plugin = services.plugins.channel(account.channel)
+        assert plugin is not None  # _route only answers accounts of channels that can send
         await _check_window(session, plugin, account, customer_id)
     context = account_context(services.sessions, account, services.settings.public_url)
     recipient = IdentityRef(identity.channel, identity.external_id, identity.handle)
@@ -109,6 +121,7 @@ async def send_message(
 
 async def _route(
     session: AsyncSession,
+    services: Services,
     workspace_id: int,
     customer_id: int,
     channel: str | None,
@@ -127,6 +140,19 @@ async def _route(
             code="NOT_FOUND",
             field="accountId" if account_id is not None else "channel",
         )
+    sending = {
+        key: account
+        for key, account in accounts.items()
+        if can_send(services.plugins.channel(account.channel))
+    }
+    if not sending:
+        names = " and ".join(sorted({account.channel for account in accounts.values()}))
+        raise SendRefused(
+            f"the {names} channel cannot send messages (or is not installed)",
+            code="INVALID",
+            field="accountId" if account_id is not None else "channel",
+        )
+    accounts = sending
     identities = (
         (
             await session.execute(

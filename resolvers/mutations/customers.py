@@ -85,7 +85,7 @@ async def update_customer(
     try:
         if "lifecycle_stage" in changes and changes["lifecycle_stage"] is None:
             raise ChangeRejected(
-                "lifecycleStage cannot be null", code="INVALID", field="lifecycleStage"
+                "lifecycleStage cannot be null", code="REQUIRED", field="lifecycleStage"
             )
         stage = changes.pop("lifecycle_stage", None)
         customer_id = decode_id(global_id, "Customer", "id")

@@ -28,9 +28,9 @@ def _message(data: SendMessageInput) -> OutboundMessage:
     """The outbound message of the input, with the checks every channel shares."""
     content_type = data.content_type.strip().lower()
     if not content_type:
-        raise ChangeRejected("contentType cannot be empty", code="INVALID", field="contentType")
+        raise ChangeRejected("contentType cannot be empty", code="REQUIRED", field="contentType")
     if content_type == "text" and not (data.text and data.text.strip()):
-        raise ChangeRejected("a text message needs text", code="INVALID", field="text")
+        raise ChangeRejected("a text message needs text", code="REQUIRED", field="text")
     if data.text is not None and len(data.text) > MAX_TEXT_LENGTH:
         raise ChangeRejected(
             f"text is longer than {MAX_TEXT_LENGTH} characters", code="INVALID", field="text"
@@ -49,7 +49,7 @@ def _message(data: SendMessageInput) -> OutboundMessage:
         for article in data.articles or ()
     ]
     if content_type == "news" and not articles:
-        raise ChangeRejected("a news message needs articles", code="INVALID", field="articles")
+        raise ChangeRejected("a news message needs articles", code="REQUIRED", field="articles")
     return OutboundMessage(
         content_type=content_type,
         text=data.text,

@@ -91,7 +91,7 @@ async def test_connect_wechat_account_never_shows_secrets(graphql: Any, admin_to
         token=admin_token,
     )
     [error] = bad["data"]["connectChannel"]["userErrors"]
-    assert error["code"] == "INVALID"
+    assert error["code"] == "CHANNEL_CONFIG"
     assert "EncodingAESKey" in error["message"]
 
 
@@ -106,10 +106,10 @@ async def test_connect_channel_rejections_change_nothing(
     assert workspace.id is not None
     before = await snapshot(workspace.id)
     cases = [
-        ({"channel": "quill", "slug": "q", "settings": {"api_key": "short"}}, "INVALID"),
+        ({"channel": "quill", "slug": "q", "settings": {"api_key": "short"}}, "CHANNEL_CONFIG"),
         ({"channel": "quill", "slug": "Bad Slug", "settings": {"api_key": "k" * 10}}, "INVALID"),
         ({"channel": "quill", "slug": "q", "settings": ["api_key"]}, "INVALID"),
-        ({"channel": "nope", "slug": "q", "settings": {}}, "NOT_FOUND"),
+        ({"channel": "nope", "slug": "q", "settings": {}}, "UNKNOWN_CHANNEL"),
     ]
     for fields, code in cases:
         answer = await graphql(CONNECT, {"input": fields}, token=admin_token)
@@ -188,9 +188,10 @@ async def test_send_message(
     assert payload["interaction"]["deliveryStatus"] == "failed"
 
     cases = [
-        ({"customerId": lin["id"]}, "text", "INVALID"),
+        ({"customerId": lin["id"]}, "text", "REQUIRED"),
         ({"customerId": lin["id"], "text": "x", "channel": "wechat"}, "channel", "NOT_FOUND"),
-        ({"customerId": lin["id"], "contentType": "news"}, "articles", "INVALID"),
+        ({"customerId": lin["id"], "contentType": "news"}, "articles", "REQUIRED"),
+        ({"customerId": lin["id"], "text": "x", "channel": "nosuch"}, "channel", "UNKNOWN_CHANNEL"),
         ({"customerId": account["id"], "text": "x"}, "customerId", "NOT_FOUND"),
     ]
     async with sessions() as session:

@@ -67,9 +67,9 @@ async def test_create_community(
     before = await snapshot(workspace.id)
     cases = [
         ({"name": "again", "channel": "wechat", "externalId": "room-1"}, "externalId", "DUPLICATE"),
-        ({"name": "  "}, "name", "INVALID"),
-        ({"name": "x", "channel": "no-such-channel"}, "channel", "INVALID"),
-        ({"name": "x", "externalId": "room-2"}, "channel", "INVALID"),
+        ({"name": "  "}, "name", "REQUIRED"),
+        ({"name": "x", "channel": "no-such-channel"}, "channel", "UNKNOWN_CHANNEL"),
+        ({"name": "x", "externalId": "room-2"}, "channel", "REQUIRED"),
     ]
     for fields, field, code in cases:
         answer = await graphql(CREATE_COMMUNITY, {"input": fields}, token=write_token)

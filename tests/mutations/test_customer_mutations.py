@@ -123,9 +123,9 @@ async def test_update_customer_changes_only_given_fields(
 async def test_update_customer_rejections(graphql: Any, write_token: str):
     customer = await create(graphql, write_token, displayName="Lin")
     cases = [
-        ({"displayName": ""}, "displayName", "INVALID"),
-        ({"displayName": None}, "displayName", "INVALID"),
-        ({"lifecycleStage": None}, "lifecycleStage", "INVALID"),
+        ({"displayName": ""}, "displayName", "REQUIRED"),
+        ({"displayName": None}, "displayName", "REQUIRED"),
+        ({"lifecycleStage": None}, "lifecycleStage", "REQUIRED"),
         ({"phone": "not a phone"}, "phone", "INVALID"),
         ({"tags": ["x" * 101]}, "tags", "INVALID"),
     ]

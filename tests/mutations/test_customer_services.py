@@ -80,7 +80,7 @@ async def test_update_customer_changes_only_given_fields(
     assert nothing == {}
     with pytest.raises(ChangeRejected) as caught:
         await update_customer(session, workspace.id, customer.id, {"display_name": ""})
-    assert caught.value.code == "INVALID"
+    assert caught.value.code == "REQUIRED"
 
 
 async def test_update_customer_of_another_workspace_is_not_found(
@@ -153,7 +153,7 @@ async def test_communities_and_members(session: AsyncSession, workspace: Workspa
         await create_community(
             session, workspace.id, name="x", channel="line", known_channels={"wechat"}
         )
-    assert caught.value.code == "INVALID"
+    assert caught.value.code == "UNKNOWN_CHANNEL"
     customer = await create_customer(session, workspace.id, display_name="Lin")
     assert customer.id is not None and community.id is not None
     first = await add_member(session, workspace.id, community.id, customer.id)
