@@ -188,9 +188,7 @@ def serve(
         out.print()
         out.print(f"  GraphiQL:  {local_url(host, port)}/graphql")
         if token:
-            out.print(
-                f"  Admin token of workspace {admin_token_for!r} (the previous one is revoked):"
-            )
+            out.print(f"  Admin token of workspace {admin_token_for!r} (older ones revoked):")
             out.print(f"    {token}")
             out.print("  Paste it into GraphiQL's headers as:")
             out.print(f'    {{"Authorization": "Bearer {token}"}}')
