@@ -232,7 +232,9 @@ class InteractionFilter:
         default=None, description="Only inbound or only outbound."
     )
     customer: strawberry.ID | None = strawberry.field(
-        default=None, description="Of this customer (a global id)."
+        default=None,
+        description="Of this customer (a global id; a merged customer's id means the customer "
+        "it was merged into).",
     )
     community: strawberry.ID | None = strawberry.field(
         default=None, description="In this community (a global id)."

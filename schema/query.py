@@ -34,7 +34,7 @@ class Query:
 
     @strawberry.field(
         description="Any object by its global id; null when it does not exist in the "
-        "viewer's workspace."
+        "viewer's workspace. A merged customer's id answers the customer it was merged into."
     )
     async def node(self, info: strawberry.Info, id: GlobalId) -> Node | None:
         from socialcrm.resolvers import queries

@@ -34,7 +34,10 @@ class Subscription:
         ] = None,
         customer_id: Annotated[
             strawberry.ID | None,
-            strawberry.argument(description="Only of this customer (a global id)."),
+            strawberry.argument(
+                description="Only of this customer (a global id; a merged customer's id means "
+                "the customer it was merged into)."
+            ),
         ] = None,
         community_id: Annotated[
             strawberry.ID | None,
