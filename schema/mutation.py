@@ -112,11 +112,17 @@ class Mutation:
         info: strawberry.Info,
         survivor_id: Annotated[
             strawberry.ID,
-            strawberry.argument(description="The global id of the customer that remains."),
+            strawberry.argument(
+                description="The global id of the customer that remains (a merged customer's "
+                "id means the customer it was merged into)."
+            ),
         ],
         merged_id: Annotated[
             strawberry.ID,
-            strawberry.argument(description="The global id of the customer merged into it."),
+            strawberry.argument(
+                description="The global id of the customer merged into it; a customer merged "
+                "already, or the survivor itself, is a CONFLICT."
+            ),
         ],
     ) -> MergeCustomersPayload:
         return await customers.merge_customers(info, survivor_id, merged_id)
