@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from socialcrm.plugins.models import CustomerChange, MemberRole
+from socialcrm.server import read
 from socialcrm.server.errors import ChangeRejected
 from socialcrm.server.sqltypes import utcnow
 from socialcrm.server.tables import (
@@ -58,9 +59,6 @@ ROLE_RANK: dict[str, int] = {
     MemberRole.ADMIN.value: 2,
 }
 
-# Merges keep chains one hop long; a few more hops tolerate rows written before that rule.
-_MAX_MERGE_HOPS = 8
-
 # Profile fields the survivor of a merge takes from the merged customer when it lacks them.
 _FILLABLE = ("display_name", "handle", "email", "phone", "avatar_url", "language", "location")
 
@@ -90,9 +88,13 @@ async def get_customer(
     concurrent merge cannot move the customer away meanwhile.
     """
     current = customer_id
-    for _ in range(_MAX_MERGE_HOPS):
+    # Twice: a merge that commits between finding the survivor and reading it moves it on.
+    for _ in range(2):
+        survivor = await session.scalar(select(read.survivor_id(workspace_id, current)))
+        if survivor is None:
+            break
         query = select(Customer).where(
-            col(Customer.workspace_id) == workspace_id, col(Customer.id) == current
+            col(Customer.workspace_id) == workspace_id, col(Customer.id) == survivor
         )
         if lock:
             # Re-read after the lock is granted: a merge may have committed meanwhile.
@@ -102,7 +104,7 @@ async def get_customer(
             break
         if customer.merged_into_id is None:
             return customer
-        current = customer.merged_into_id
+        current = survivor
     raise ChangeRejected("no such customer", code="NOT_FOUND", field=field_name)
 
 
