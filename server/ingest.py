@@ -212,13 +212,17 @@ async def process_raw_event(
                     name=f"announce-{outcome.stored.id}",
                 )
     except Exception as exc:
-        await _mark_raw(services, raw_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        await mark_raw_event(services, raw_id, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
-    await _mark_raw(services, raw_id, "processed")
+    await mark_raw_event(services, raw_id, "processed")
     return replies
 
 
-async def _mark_raw(services: Services, raw_id: int, status: str, error: str | None = None) -> None:
+async def mark_raw_event(
+    services: Services, raw_id: int, status: str, error: str | None = None
+) -> None:
+    """Record how processing a stored payload ended (``processed`` or ``failed``), counting
+    the attempt."""
     async with services.sessions() as session, session.begin():
         await session.execute(
             update(RawEvent)
@@ -488,7 +492,7 @@ async def reprocess_raw_event(services: Services, raw: RawEvent) -> None:
         account = await session.get(ChannelAccount, raw.account_id)
     channel = services.plugins.channel(raw.channel)
     if account is None or channel is None:
-        await _mark_raw(
+        await mark_raw_event(
             services, raw.id or 0, "failed", error="channel or account no longer exists"
         )
         return

@@ -16,16 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, select
 from sqlmodel import col
 
 from socialcrm.plugins.channel import AccountContext, Channel, ChannelError
 from socialcrm.plugins.models import InboundEvent
 from socialcrm.server.accounts import account_context
-from socialcrm.server.ingest import process_event, stored_payload
+from socialcrm.server.ingest import mark_raw_event, process_event, stored_payload
 from socialcrm.server.interactions import announce, find_by_external_id
 from socialcrm.server.services import Services
-from socialcrm.server.sqltypes import utcnow
 from socialcrm.server.tables import ChannelAccount, RawEvent
 
 STATUSES = ("pending", "processed", "failed")
@@ -154,7 +153,7 @@ async def _replay_one(
         events = channel.parse(stored_payload(raw), context)
     except Exception as exc:  # a plugin still refusing the payload is this row's failure
         reason = exc.reason if isinstance(exc, ChannelError) else f"{type(exc).__name__}: {exc}"
-        await _mark(services, raw.id, "failed", reason)
+        await mark_raw_event(services, raw.id, "failed", reason)
         result.failed += 1
         result.errors.append((raw.id, reason))
         return
@@ -164,11 +163,11 @@ async def _replay_one(
             await _replay_event(services, channel, account, context, raw, event, result)
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
-        await _mark(services, raw.id, "failed", reason)
+        await mark_raw_event(services, raw.id, "failed", reason)
         result.failed += 1
         result.errors.append((raw.id, reason))
         return
-    await _mark(services, raw.id, "processed", None)
+    await mark_raw_event(services, raw.id, "processed")
 
 
 async def _replay_event(
@@ -205,17 +204,3 @@ async def _replay_event(
         return
     result.stored += 1
     await announce(services, outcome.stored, outcome.customer_changes, outcome.scores)
-
-
-async def _mark(services: Services, raw_id: int, status: str, error: str | None) -> None:
-    async with services.sessions() as session, session.begin():
-        await session.execute(
-            update(RawEvent)
-            .where(col(RawEvent.id) == raw_id)
-            .values(
-                status=status,
-                error=error[:2000] if error else None,
-                attempts=RawEvent.attempts + 1,
-                processed_at=utcnow() if status == "processed" else None,
-            )
-        )
