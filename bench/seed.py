@@ -114,12 +114,12 @@ async def seed_workspace(
         first_customer = await next_id(conn, "customer")
         customer_ids = range(first_customer, first_customer + customers)
         rows["customer"] = await _copy(
-            conn, "customer", _CUSTOMER_COLUMNS, _customers(rng, workspace_id, customer_ids)
+            conn, "customer", CUSTOMER_COLUMNS, _customers(rng, workspace_id, customer_ids)
         )
         rows["identity"] = await _copy(
             conn,
             "identity",
-            _IDENTITY_COLUMNS,
+            IDENTITY_COLUMNS,
             _identities(rng, workspace_id, customer_ids, accounts, await next_id(conn, "identity")),
         )
         rows["customer_tag"] = await _copy(
@@ -129,7 +129,7 @@ async def seed_workspace(
             _customer_tags(rng, workspace_id, customer_ids, tag_ids),
         )
         rows["score"] = await _copy(
-            conn, "score", _SCORE_COLUMNS, _scores(rng, workspace_id, customer_ids, now)
+            conn, "score", SCORE_COLUMNS, _scores(rng, workspace_id, customer_ids, now)
         )
         rows["interaction"] = await _copy(
             conn,
@@ -205,7 +205,7 @@ async def _insert_tags(conn: asyncpg.Connection, workspace_id: int, now: datetim
     return [row["id"] for row in rows]
 
 
-_CUSTOMER_COLUMNS = [
+CUSTOMER_COLUMNS = [
     "id",
     "workspace_id",
     "display_name",
@@ -248,7 +248,7 @@ def _customers(rng: random.Random, workspace_id: int, ids: range) -> Iterator[tu
         )
 
 
-_IDENTITY_COLUMNS = [
+IDENTITY_COLUMNS = [
     "id",
     "workspace_id",
     "customer_id",
@@ -312,7 +312,7 @@ def _customer_tags(
             yield (customer_id, tag_id, workspace_id, created)
 
 
-_SCORE_COLUMNS = [
+SCORE_COLUMNS = [
     "customer_id",
     "workspace_id",
     "engagement",

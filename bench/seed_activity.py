@@ -43,7 +43,17 @@ import numpy as np
 
 from bench.baseline import asyncpg_dsn
 from bench.database import prepare_database
-from bench.seed import CITIES, GIVEN_NAMES, SURNAMES, SeedResult, create_workspace, next_id
+from bench.seed import (
+    CITIES,
+    CUSTOMER_COLUMNS,
+    GIVEN_NAMES,
+    IDENTITY_COLUMNS,
+    SCORE_COLUMNS,
+    SURNAMES,
+    SeedResult,
+    create_workspace,
+    next_id,
+)
 from bench.texts import TextPool, text_pool
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/scrm_bench_rescore"
@@ -95,34 +105,6 @@ STAGES: tuple[tuple[str, float], ...] = (
 )
 IDENTITY_CHANNELS: tuple[str, ...] = ("wechat", "weibo", "email")
 
-CUSTOMER_COLUMNS = [
-    "id",
-    "workspace_id",
-    "display_name",
-    "handle",
-    "email",
-    "phone",
-    "language",
-    "location",
-    "lifecycle_stage",
-    "attributes",
-    "created_at",
-    "updated_at",
-    "last_seen_at",
-]
-IDENTITY_COLUMNS = [
-    "id",
-    "workspace_id",
-    "customer_id",
-    "channel",
-    "external_id",
-    "handle",
-    "account_id",
-    "following",
-    "profile",
-    "created_at",
-    "updated_at",
-]
 INTERACTION_COLUMNS = [
     "id",
     "workspace_id",
@@ -155,17 +137,6 @@ RELATIONSHIP_COLUMNS = [
     "count",
     "first_at",
     "last_at",
-]
-SCORE_COLUMNS = [
-    "customer_id",
-    "workspace_id",
-    "engagement",
-    "influence",
-    "sentiment",
-    "value",
-    "social_value",
-    "churn_risk",
-    "updated_at",
 ]
 
 
