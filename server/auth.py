@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -19,15 +20,47 @@ SCOPES: tuple[str, ...] = ("read", "write", "admin")
 TOKEN_PREFIX = "scrm_"
 MISSING_TOKEN = "Authentication required: send `Authorization: Bearer <token>`."
 NOT_BEARER = "The Authorization header must read `Bearer <token>`."
-INVALID_TOKEN = "Invalid token: it is unknown or revoked."
+INVALID_TOKEN = "Invalid token: it is unknown, revoked or expired."
 """The same answer for every token that is not accepted, so it never tells a token that
-never existed from a revoked one."""
+never existed from a revoked or an expired one."""
 LAST_USED_PRECISION = timedelta(minutes=1)
 """``last_used_at`` is written at most this often per token (and process)."""
+MAX_LIFETIME = timedelta(days=3650)
+"""The longest lifetime a token can be given; without one it never expires."""
+_LIFETIME = re.compile(r"([0-9]+)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class InvalidScope(ValueError):
     """A scope that is not read, write or admin."""
+
+
+class InvalidLifetime(ValueError):
+    """A token lifetime that is not a positive whole number of s, m, h or d within the maximum."""
+
+
+def parse_lifetime(text: str) -> timedelta:
+    """A token lifetime such as ``90s``, ``15m``, ``12h`` or ``30d`` (m is minutes)."""
+    match = _LIFETIME.fullmatch(text.strip())
+    if match is None:
+        raise InvalidLifetime(
+            f"{text!r} is not a lifetime: give a whole number and s, m, h or d, such as 30d"
+        )
+    # Whole seconds in Python's unbounded ints first, so a huge number cannot overflow timedelta.
+    seconds = int(match[1]) * _UNIT_SECONDS[match[2]]
+    if seconds <= 0:
+        raise InvalidLifetime(f"{text!r} is not a lifetime: it must be longer than zero")
+    if seconds > MAX_LIFETIME.total_seconds():
+        raise InvalidLifetime(f"{text!r} is too long: at most {MAX_LIFETIME.days}d")
+    return timedelta(seconds=seconds)
+
+
+def token_is_live(now: datetime) -> ColumnElement[bool]:
+    """The SQL condition of a token that is accepted at ``now``: not revoked, not expired."""
+    return and_(
+        col(ApiToken.revoked_at).is_(None),
+        or_(col(ApiToken.expires_at).is_(None), col(ApiToken.expires_at) > now),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +96,28 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-async def create_token(session: AsyncSession, workspace_id: int, scope: str, name: str = "") -> str:
-    """Create a token and return it in plain text: the only time it is ever seen."""
+async def create_token(
+    session: AsyncSession,
+    workspace_id: int,
+    scope: str,
+    name: str = "",
+    expires_at: datetime | None = None,
+) -> str:
+    """Create a token and return it in plain text: the only time it is ever seen.
+
+    From ``expires_at`` on it is refused like a revoked token; None: it never expires.
+    """
     if scope not in SCOPES:
         raise InvalidScope(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(
-        ApiToken(workspace_id=workspace_id, scope=scope, name=name, token_hash=hash_token(token))
+        ApiToken(
+            workspace_id=workspace_id,
+            scope=scope,
+            name=name,
+            token_hash=hash_token(token),
+            expires_at=expires_at,
+        )
     )
     await session.flush()
     return token
@@ -97,6 +145,7 @@ class Authenticator:
     """Resolves bearer tokens to viewers, caching answers briefly, and records their use.
 
     The cache saves a query per request; its TTL bounds how long a revoked token still works.
+    An expiring token is cached no longer than until its expiry, so it stops working on time.
     A token's ``last_used_at`` is written only when the time this process knows for it is a
     minute old, so a busy token costs one UPDATE a minute, not one per request.
     """
@@ -108,7 +157,7 @@ class Authenticator:
         self._last_used: dict[int, datetime] = {}
 
     async def authenticate(self, token: str | None) -> Viewer | None:
-        """The viewer of ``token``, or None when it is missing, unknown or revoked."""
+        """The viewer of ``token``, or None when it is missing, unknown, revoked or expired."""
         if not token:
             return None
         digest = hash_token(token)
@@ -117,15 +166,19 @@ class Authenticator:
         if cached is not None and cached[0] > now:
             viewer = cached[1]
         else:
-            viewer = await self._load(digest)
+            viewer, expires_at = await self._load(digest)
+            ttl = self._ttl
+            if expires_at is not None:
+                ttl = min(ttl, (expires_at - utcnow()).total_seconds())
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[digest] = (now + self._ttl, viewer)
+            self._cache[digest] = (now + ttl, viewer)
         if viewer is not None:
             await self._record_use(viewer.token_id)
         return viewer
 
-    async def _load(self, digest: str) -> Viewer | None:
+    async def _load(self, digest: str) -> tuple[Viewer | None, datetime | None]:
+        """The token's viewer (None when it is not accepted) and its expiry."""
         async with self._sessions() as session:
             row = (
                 await session.execute(
@@ -134,21 +187,19 @@ class Authenticator:
                         col(ApiToken.workspace_id),
                         col(ApiToken.scope),
                         col(ApiToken.last_used_at),
-                    ).where(
-                        col(ApiToken.token_hash) == digest,
-                        col(ApiToken.revoked_at).is_(None),
-                    )
+                        col(ApiToken.expires_at),
+                    ).where(col(ApiToken.token_hash) == digest, token_is_live(utcnow()))
                 )
             ).first()
         if not row:
-            return None
-        token_id, workspace_id, scope, last_used_at = row
+            return None, None
+        token_id, workspace_id, scope, last_used_at, expires_at = row
         assert token_id is not None  # a stored row's primary key
         if last_used_at is not None:
             # Another process may have written it lately: no need to write it again.
             known = self._last_used.get(token_id)
             self._last_used[token_id] = max(last_used_at, known) if known else last_used_at
-        return Viewer(workspace_id=workspace_id, scope=scope, token_id=token_id)
+        return Viewer(workspace_id=workspace_id, scope=scope, token_id=token_id), expires_at
 
     async def _record_use(self, token_id: int) -> None:
         now = utcnow()

@@ -29,7 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from socialcrm.plugins.manager import PluginManager
-from socialcrm.server.auth import SCOPES, create_token, hash_token, replace_token
+from socialcrm.server.auth import (
+    SCOPES,
+    InvalidLifetime,
+    create_token,
+    hash_token,
+    parse_lifetime,
+    replace_token,
+)
 from socialcrm.server.settings import Settings, local_url
 
 T = TypeVar("T")
@@ -273,33 +280,58 @@ def tokens_create(
     workspace: Annotated[str, typer.Option(help="Slug of the token's workspace.")],
     scope: Annotated[str, typer.Option(help="read, write or admin.")],
     name: Annotated[str, typer.Option(help="A note saying what the token is for.")] = "",
+    expires_in: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            help="Refuse the token after this long: a whole number and s, m, h or d "
+            "(30d, 12h; m is minutes). Without it the token never expires.",
+        ),
+    ] = None,
 ) -> None:
     """Create a bearer token; it is printed once (only its hash is stored)."""
+    from socialcrm.server.sqltypes import utcnow
+
     if scope not in SCOPES:
         _fail(f"unknown scope {scope!r}: use one of {', '.join(SCOPES)}", USAGE_ERROR)
-    token = _run(_create_token(_settings(), workspace, scope, name))
+    expires_at = None
+    if expires_in is not None:
+        try:
+            expires_at = utcnow() + parse_lifetime(expires_in)
+        except InvalidLifetime as exc:
+            _fail(f"--expires-in: {exc}", USAGE_ERROR)
+    token = _run(_create_token(_settings(), workspace, scope, name, expires_at))
     # The token alone on stdout, so `TOKEN=$(scrm tokens create …)` works.
     _out().print(token)
+    lifetime = f"It expires at {expires_at:%Y-%m-%d %H:%M} UTC. " if expires_at else ""
     _err().print(
         f"Created a token of workspace {workspace!r} with scope {scope}. "
-        "It is shown only now: store it."
+        f"{lifetime}It is shown only now: store it."
     )
 
 
-async def _create_token(settings: Settings, workspace: str, scope: str, name: str) -> str:
+async def _create_token(
+    settings: Settings, workspace: str, scope: str, name: str, expires_at: datetime | None
+) -> str:
     async with _database(settings) as sessions, sessions() as session, session.begin():
         workspace_id = await _workspace_id(session, workspace)
-        return await create_token(session, workspace_id, scope, name=name)
+        return await create_token(session, workspace_id, scope, name=name, expires_at=expires_at)
 
 
 @tokens_app.command("list")
 def tokens_list(
     workspace: Annotated[str, typer.Option(help="Slug of the workspace.")],
 ) -> None:
-    """List a workspace's tokens (never the tokens themselves)."""
+    """List a workspace's tokens (never the tokens themselves); times are UTC."""
+    from socialcrm.server.sqltypes import utcnow
+
     rows = _run(_list_tokens(_settings(), workspace))
-    table = Table("id", "name", "scope", "created", "last used", "revoked")
+    now = utcnow()
+    table = Table("id", "name", "scope", "created", "last used", "revoked", "expires")
     for row in rows:
+        expires = f"{row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at else "never"
+        if row.expires_at and row.expires_at <= now:
+            expires += " (expired)"
         table.add_row(
             str(row.id),
             row.name,
@@ -307,6 +339,7 @@ def tokens_list(
             f"{row.created_at:%Y-%m-%d %H:%M}",
             f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "",
             f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "",
+            expires,
         )
     _out().print(table)
 

@@ -70,6 +70,8 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _ts()
     last_used_at: datetime | None = _ts(nullable=True)
     revoked_at: datetime | None = _ts(nullable=True)
+    expires_at: datetime | None = _ts(nullable=True)
+    """From this moment on the token is refused like a revoked one; None: it never expires."""
 
 
 class ChannelAccount(SQLModel, table=True):
