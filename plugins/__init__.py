@@ -37,9 +37,11 @@ from socialcrm.plugins.models import (
     StoredInteraction,
     TextAnalysis,
 )
+from socialcrm.plugins.payload import MAX_NESTING, read_json, read_xml
 from socialcrm.plugins.spec import hookimpl, hookspec
 
 __all__ = [
+    "MAX_NESTING",
     "AccountContext",
     "Attachment",
     "Channel",
@@ -70,4 +72,6 @@ __all__ = [
     "WebhookResponse",
     "hookimpl",
     "hookspec",
+    "read_json",
+    "read_xml",
 ]

@@ -2,10 +2,11 @@
 
 Two levels, both without importing the server's internals:
 
-- the conformance checks (``check_delivery``, ``check_refusal``, ``check_event``) run a
-  channel's ``verify``/``parse``/``respond`` directly and raise ``ConformanceError`` saying
-  which promise of the contract broke (``parse`` is pure, external ids are stable and unique,
-  times carry a zone, everything kept is JSON);
+- the conformance checks (``check_delivery``, ``check_refusal``, ``check_nesting_refusal``,
+  ``check_event``) run a channel's ``verify``/``parse``/``respond`` directly and raise
+  ``ConformanceError`` saying which promise of the contract broke (``parse`` is pure,
+  external ids are stable and unique, times carry a zone, everything kept is JSON, a body
+  nested thousands of levels deep is a 400 and not a crash);
 - ``serve_plugins`` runs a real server in-process with the plugin loaded, on a fresh SQLite
   database in a temporary folder, and gives a ``PluginServer`` that connects accounts,
   delivers webhooks and asks GraphQL what was stored.
@@ -178,6 +179,49 @@ async def check_refusal(
             f"bad input raised {type(exc).__name__} instead of VerificationFailed or InvalidPayload"
         ) from exc
     raise ConformanceError("the delivery was accepted; it should have been refused")
+
+
+async def check_nesting_refusal(
+    channel: Channel, account: AccountContext, request: WebhookRequest
+) -> ChannelError:
+    """Check that a delivery whose body nests far too deeply is refused with 400.
+
+    Sign ``request`` as a genuine delivery, with a body from ``nested_json`` or
+    ``nested_xml``: the channel must refuse it as ``InvalidPayload`` (read bodies with
+    ``socialcrm.plugins.read_json``/``read_xml``), never let a ``RecursionError`` through.
+    """
+    try:
+        payload = await channel.verify(request, account)
+        channel.parse(payload, account)
+    except RecursionError as exc:
+        raise ConformanceError(
+            "a deeply nested body raised RecursionError: read it with "
+            "socialcrm.plugins.read_json or read_xml, which refuse it with InvalidPayload"
+        ) from exc
+    except ChannelError as exc:
+        if exc.status_code != 400:
+            raise ConformanceError(
+                f"a deeply nested body was refused with {exc.status_code} ({exc.reason}), "
+                "not 400: sign the request as a genuine delivery"
+            ) from exc
+        if not exc.reason:
+            raise ConformanceError("a refusal must say why (ChannelError.reason)") from exc
+        return exc
+    except Exception as exc:
+        raise ConformanceError(
+            f"a deeply nested body raised {type(exc).__name__} instead of InvalidPayload"
+        ) from exc
+    raise ConformanceError("a deeply nested body was accepted; it should have been refused")
+
+
+def nested_json(depth: int = 20_000) -> bytes:
+    """A JSON array nested ``depth`` levels deep: a body no channel may crash on."""
+    return b"[" * depth + b"]" * depth
+
+
+def nested_xml(depth: int = 5_000, *, root: str = "xml") -> bytes:
+    """An XML document whose elements nest ``depth`` levels under ``<root>``."""
+    return f"<{root}>".encode() + b"<a>" * depth + b"</a>" * depth + f"</{root}>".encode()
 
 
 def check_channel_class(channel: Channel) -> None:

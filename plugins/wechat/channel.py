@@ -192,6 +192,9 @@ class WeChatChannel(Channel):
                 "an encrypted push arrived but the account has no EncodingAESKey",
                 code="NO_AES_KEY",
             )
+        # The envelope is read before its signature can be checked: refuse what lacks one first.
+        if not request.query.get("msg_signature"):
+            raise VerificationFailed("the encrypted push has no msg_signature")
         envelope = parse_xml(request.body)
         encrypt = envelope.get("Encrypt")
         if not isinstance(encrypt, str) or not encrypt.strip():

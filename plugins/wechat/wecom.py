@@ -124,16 +124,18 @@ class WeComChannel(Channel):
         query = request.query
         timestamp = config.query_param(query, "timestamp")
         nonce = config.query_param(query, "nonce")
-        if timestamp is None or nonce is None:
-            raise VerificationFailed("missing timestamp or nonce")
+        if timestamp is None or nonce is None or not query.get("msg_signature"):
+            raise VerificationFailed("missing msg_signature, timestamp or nonce")
+        # What can be checked without reading the body is checked first: parsing it is what
+        # an unauthenticated sender could make expensive.
+        window = account.settings.get("replay_window_seconds", config.DEFAULT_REPLAY_WINDOW)
+        config.check_timestamp(timestamp, window, self.clock)
         envelope = parse_xml(request.body)
         encrypt = envelope.get("Encrypt")
         if not isinstance(encrypt, str) or not encrypt.strip():
             raise InvalidPayload("the callback has no Encrypt element", code="MISSING_FIELD")
         crypto = _crypto(account)
         crypto.check_signature(query.get("msg_signature"), timestamp, nonce, encrypt)
-        window = account.settings.get("replay_window_seconds", config.DEFAULT_REPLAY_WINDOW)
-        config.check_timestamp(timestamp, window, self.clock)
         meta: dict[str, Any] = {"encrypted": True, "timestamp": timestamp, "nonce": nonce}
         agent_id = envelope.get("AgentID")
         if isinstance(agent_id, str) and agent_id:
