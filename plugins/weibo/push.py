@@ -25,6 +25,7 @@ from socialcrm.plugins import (
     Profile,
     Relation,
     RelationKind,
+    read_json,
 )
 
 CHANNEL = "weibo"
@@ -87,11 +88,9 @@ def load_json(body: bytes | str) -> Any:
 
     Integers stay Python ints (exact at any size); fractions become ``Decimal`` so that an id
     sent as ``2489518277.0`` or ``2.489518277e9`` is still recovered exactly by ``uid``.
+    Unreadable JSON, or JSON nested past the contract's ``MAX_NESTING``, is ``InvalidPayload``.
     """
-    try:
-        return json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidPayload(f"the body is not valid JSON: {exc}") from exc
+    return read_json(body, parse_float=Decimal)
 
 
 def jsonable(value: Any) -> Any:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from helpers.webhooks import assert_no_traceback, raw_event_count
+from helpers.webhooks import connect as connect_account
 from wechat.wechat_fakes import (
     AES_KEY,
     APP_ID,
@@ -30,8 +30,7 @@ from socialcrm.plugins import AccountContext
 from socialcrm.plugins.testing import check_nesting_refusal, nested_xml
 from socialcrm.plugins.wechat.channel import WeChatChannel
 from socialcrm.plugins.wechat.wecom import WeComChannel
-from socialcrm.server.accounts import connect_account
-from socialcrm.server.tables import RawEvent, Workspace
+from socialcrm.server.tables import Workspace
 
 REF = ReferenceCrypto(TOKEN, AES_KEY, APP_ID)
 DEEP = nested_xml(5_000)
@@ -46,7 +45,6 @@ def connect(services: Any, workspace: Workspace, fake_api: FakeWeChat) -> Any:
     """Connect an official account in ``mode``; returns its slug."""
 
     async def make(mode: str) -> str:
-        slug = f"wx-{uuid.uuid4().hex[:8]}"
         settings = {
             "app_id": APP_ID,
             "app_secret": APP_SECRET,
@@ -58,45 +56,23 @@ def connect(services: Any, workspace: Workspace, fake_api: FakeWeChat) -> Any:
         if mode != "plain":
             settings["encoding_aes_key"] = AES_KEY
         assert workspace.id is not None
-        async with services.sessions() as session, session.begin():
-            await connect_account(
-                session,
-                services.sessions,
-                services.plugins,
-                workspace_id=workspace.id,
-                channel="wechat",
-                slug=slug,
-                settings=settings,
-                public_url=services.settings.public_url,
-            )
-        return slug
+        return await connect_account(services, workspace.id, "wechat", settings)
 
     return make
-
-
-async def stored(services: Any) -> int:
-    async with services.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(RawEvent)) or 0)
-
-
-def assert_one_line(caplog: pytest.LogCaptureFixture) -> None:
-    """What the refusal logged: no traceback, one line each."""
-    for record in caplog.records:
-        assert record.exc_info is None and "\n" not in record.getMessage(), record.getMessage()
 
 
 async def test_an_unsigned_deep_envelope_to_a_safe_account_is_400(
     client: httpx.AsyncClient, connect: Any, services: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     slug = await connect("safe")
-    before = await stored(services)
+    before = await raw_event_count(services)
     query = {"timestamp": now(), "nonce": "n1", "encrypt_type": "aes", "msg_signature": "0" * 40}
     with caplog.at_level(logging.INFO):
         response = await client.post(f"/webhooks/wechat/{slug}", params=query, content=DEEP)
     assert response.status_code == 400
     assert "nests deeper than 64 levels" in response.text
-    assert_one_line(caplog)
-    assert await stored(services) == before
+    assert_no_traceback(caplog.records)
+    assert await raw_event_count(services) == before
 
 
 async def test_a_safe_account_checks_the_query_before_reading_the_envelope(
@@ -115,7 +91,7 @@ async def test_a_safe_account_checks_the_query_before_reading_the_envelope(
 async def test_a_signed_deep_push_is_400_in_every_mode(
     client: httpx.AsyncClient, connect: Any, services: Any
 ) -> None:
-    before = await stored(services)
+    before = await raw_event_count(services)
     plain = await connect("plain")
     response = await client.post(
         f"/webhooks/wechat/{plain}", params=plain_query(TOKEN, now()), content=DEEP
@@ -126,7 +102,7 @@ async def test_a_signed_deep_push_is_400_in_every_mode(
     response = await client.post(f"/webhooks/wechat/{safe}", params=query, content=body)
     assert response.status_code == 400, response.text
     assert "nests deeper" in response.text
-    assert await stored(services) == before
+    assert await raw_event_count(services) == before
 
 
 async def test_the_conformance_kit_sees_both_channels_refuse_deep_xml(
