@@ -223,6 +223,12 @@ class Authenticator:
                 .values(last_used_at=now)
             )
 
+    async def recheck(self, token: str) -> Viewer | None:
+        """``authenticate``, read from the database past this process's cache: for connections
+        that outlive the cache (WebSockets), so a revocation made on any host is seen."""
+        self._cache.pop(hash_token(token), None)
+        return await self.authenticate(token)
+
     def forget(self) -> None:
         """Drop every cached answer (after revoking tokens in this process)."""
         self._cache.clear()

@@ -2,9 +2,11 @@
 
 Each HTTP request authenticates its ``Authorization: Bearer`` header and gets a fresh
 ``Context`` (viewer, DataLoaders, a database reader released when the request ends). A
-WebSocket authenticates once, with the token of its ``connection_init`` payload; without a
-valid one the connection is refused with close code 4403 in both protocols (``ws_handlers``).
-A missing token and a wrong one get different messages.
+WebSocket authenticates with the token of its ``connection_init`` payload; without a valid
+one the connection is refused with close code 4403 in both protocols (``ws_handlers``), and
+an open one is closed with 4403 once its token is revoked, expired or its workspace gone
+(its token is read again every ``token_recheck_seconds``). A missing token and a wrong one
+get different messages.
 Requests the GraphQL layer cannot even read (invalid JSON, no query) get a 400 whose body
 is a GraphQL error with a code, like every other error.
 """
@@ -157,14 +159,20 @@ class GraphQLApp(GraphQL):
             cache=False,
         )
 
+    def ws_token(self, context: Context) -> str | None:
+        """A WebSocket's token: its ``connection_init`` payload's, else its upgrade request's
+        ``Authorization`` header's."""
+        token = token_of(context.connection_params)
+        if token is None and context.request is not None:
+            token = bearer_token(context.request.headers.get("authorization"))
+        return token
+
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:  # type: ignore[override]
         """Authenticate the token of ``connection_init``; refuse the connection without a valid
         one. A connection whose handler authenticated it already (``ws_handlers``) is kept."""
         if context.viewer is not None:
             return None
-        token = token_of(context.connection_params)
-        if token is None and context.request is not None:
-            token = bearer_token(context.request.headers.get("authorization"))
+        token = self.ws_token(context)
         if token is None:
             raise _rejection(WS_MISSING_TOKEN)
         viewer = await self.services.auth.authenticate(token)

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     subscriber_queue_size: int = 1000
     """Events buffered per subscription; beyond it the oldest are dropped."""
+    token_recheck_seconds: float = 10.0
+    """How often each open WebSocket's token is read again from the database; a connection
+    whose token was revoked or expired (or whose workspace is gone) closes with 4403 within it."""
     poll_interval_seconds: float = 60.0
     """How often pull-based channels are polled; 0 turns polling off."""
     db_pool_size: int = 10

@@ -7,12 +7,21 @@ the connection is authenticated first: both protocols close with 4403 and the re
 what was wrong (no token, or one that is unknown or revoked), which legacy ``graphql-ws``
 also sends as its ``connection_error`` payload. Strawberry's handler then carries on with
 the authenticated connection (``on_ws_connect`` keeps a viewer it already has).
+
+An authenticated connection outlives the token cache, so its token is read again from the
+database every ``token_recheck_seconds`` (``TokenWatch``): once it is revoked, expired or its
+workspace gone, the connection's operations end and it closes with 4403 in both protocols.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -26,9 +35,52 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 )
 
 from socialcrm.resolvers.context import Context
+from socialcrm.server.auth import INVALID_TOKEN
+
+log = logging.getLogger(__name__)
 
 REFUSED = 4403
 """The close code of a refused connection (``graphql-transport-ws``'s "Forbidden")."""
+
+
+class TokenWatch:
+    """Re-checks an authenticated connection's token; ends the connection once it is refused."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+
+    def start(
+        self, view: Any, context: Context, websocket: Any, end: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Start watching (once): ``end`` stops the connection's operations before it closes."""
+        token = view.ws_token(context)
+        if self._task is None and token is not None:
+            self._task = asyncio.create_task(self._watch(view, token, websocket, end))
+
+    async def stop(self) -> None:
+        """Stop watching (the connection is over)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    @staticmethod
+    async def _watch(
+        view: Any, token: str, websocket: Any, end: Callable[[], Awaitable[None]]
+    ) -> None:
+        services = view.services
+        while True:
+            await asyncio.sleep(services.settings.token_recheck_seconds)
+            try:
+                viewer = await services.auth.recheck(token)
+            except (SQLAlchemyError, OSError) as exc:
+                # An unreachable database is not a revocation: the next check decides.
+                log.warning("could not re-check a WebSocket's token: %s", exc)
+                continue
+            if viewer is None:
+                await end()
+                await websocket.close(code=REFUSED, reason=INVALID_TOKEN)
+                return
 
 
 async def _refusal(view: Any, context: Context, payload: dict[str, Any] | None) -> Any:
@@ -51,6 +103,20 @@ def _reason(refusal: Any) -> str:
 class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
     """``graphql-transport-ws``: a refused connection closes with 4403 and says why."""
 
+    token_watch: TokenWatch
+
+    async def handle(self) -> None:
+        """Strawberry's handling, with the connection's token watched once it is acknowledged."""
+        self.token_watch = TokenWatch()
+        try:
+            await super().handle()
+        finally:
+            await self.token_watch.stop()
+
+    async def _end_operations(self) -> None:
+        for operation_id in list(self.operations):
+            await self.cleanup_operation(operation_id)
+
     async def handle_connection_init(self, message: TransportInit) -> None:
         """Authenticate a first, well-formed ``connection_init``; Strawberry does the rest."""
         payload = message.get("payload", {})
@@ -63,10 +129,22 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
                 await self.websocket.close(code=REFUSED, reason=_reason(refusal))
                 return
         await super().handle_connection_init(message)
+        if self.connection_acknowledged:
+            self.token_watch.start(self.view, self.context, self.websocket, self._end_operations)
 
 
 class GraphQLWSHandler(BaseGraphQLWSHandler[Any, None]):
     """Legacy ``graphql-ws``: a refused connection gets ``connection_error``, then 4403."""
+
+    token_watch: TokenWatch
+
+    async def handle(self) -> None:
+        """Strawberry's handling, with the connection's token watched once it is acknowledged."""
+        self.token_watch = TokenWatch()
+        try:
+            await super().handle()
+        finally:
+            await self.token_watch.stop()
 
     async def handle_connection_init(self, message: LegacyInit) -> None:
         """Authenticate a well-formed ``connection_init``; Strawberry does the rest."""
@@ -78,3 +156,5 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[Any, None]):
                 await self.websocket.close(code=REFUSED, reason=_reason(refusal))
                 return
         await super().handle_connection_init(message)
+        if self.connection_acknowledged:
+            self.token_watch.start(self.view, self.context, self.websocket, self.cleanup)
