@@ -1,7 +1,8 @@
 """Raw RFC 5322 messages as events: pure, standard-library parsing that never gives up.
 
 Real mail is often broken (bad boundaries, mislabelled charsets, malformed headers), so every
-step here degrades to "less information" rather than an exception.
+step here degrades to "less information" rather than an exception. The one refusal is a
+message whose parts nest past the contract's ``MAX_NESTING``: a hostile body, not broken mail.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
 
-from socialcrm.plugins import Attachment, IdentityRef, InboundEvent, InteractionKind, Profile
+from socialcrm.plugins import (
+    MAX_NESTING,
+    Attachment,
+    IdentityRef,
+    InboundEvent,
+    InteractionKind,
+    InvalidPayload,
+    Profile,
+)
 
 CHANNEL = "email"
 MISSING_SENDER = "unknown@sender.invalid"
@@ -585,10 +594,37 @@ def occurred_at(msg: Message, meta: dict[str, Any]) -> datetime:
     return datetime.fromtimestamp(0, UTC)
 
 
+def read_message(raw: bytes) -> Message:
+    """``raw`` parsed; ``InvalidPayload`` (code ``TOO_DEEP``) when its MIME parts nest past
+    the contract's ``MAX_NESTING``, which no mail program writes and which would otherwise
+    exhaust the recursion of the standard library's parser and of ``get_body``."""
+    try:
+        msg = email.message_from_bytes(raw, policy=policy.default)
+    except RecursionError:
+        msg = None
+    if msg is None or _nests_deeper(msg, MAX_NESTING):
+        raise InvalidPayload(
+            f"the message's MIME parts nest deeper than {MAX_NESTING} levels", code="TOO_DEEP"
+        )
+    return msg
+
+
+def _nests_deeper(msg: Message, limit: int) -> bool:
+    """Whether parts (attached messages included) nest more than ``limit`` levels."""
+    stack = [(msg, 1)]
+    while stack:
+        part, level = stack.pop()
+        if level > limit:
+            return True
+        stack.extend((child, level + 1) for child in _children(part))
+    return False
+
+
 def parse_message(raw: bytes, meta: dict[str, Any] | None = None) -> InboundEvent:
-    """One raw RFC 5322 message as an event. Never raises for any input bytes."""
+    """One raw RFC 5322 message as an event. Raises only ``InvalidPayload`` for MIME parts
+    nested past ``MAX_NESTING``; any other bytes give an event."""
     meta = meta or {}
-    msg = email.message_from_bytes(raw, policy=policy.default)
+    msg = read_message(raw)
 
     subject = header(msg, "Subject")
     own_ids = message_ids(header(msg, "Message-ID"))

@@ -41,6 +41,8 @@ def form_fields(request: WebhookRequest) -> dict[str, bytes] | None:
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
     try:
         form = BytesParser(policy=policy.default).parsebytes(head + request.body)
+    except RecursionError:
+        raise InvalidPayload("the multipart form nests too deeply", code="TOO_DEEP") from None
     except Exception as exc:
         raise InvalidPayload(f"the multipart form cannot be read: {exc}") from exc
     if not form.is_multipart():
