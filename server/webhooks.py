@@ -19,11 +19,16 @@ log = logging.getLogger(__name__)
 async def webhook_endpoint(request: Request) -> Response:
     """Route a platform's request to its channel: GET is the URL check, POST a delivery.
 
-    Unknown channel or account: 404. Verification failure: 403. Malformed: 400. Nothing is
-    stored in any of those cases.
+    Unknown channel or account: 404. Verification failure: 403. Malformed or nested too
+    deeply: 400. Nothing is stored in any of those cases.
     """
     try:
         return await _handle(request)
+    except RecursionError:
+        # The last line of defence behind the channels' bounded readers: a hostile body nested
+        # deep enough to exhaust a recursive walk is refused, and logged in one line.
+        log.warning("webhook %s: refused (400): the payload nests too deeply", request.url.path)
+        return PlainTextResponse("the payload nests too deeply", status_code=400)
     except (SQLAlchemyError, OSError, TimeoutError):
         # Nothing was acknowledged: the platform keeps the message and retries.
         log.exception("webhook %s: storage unavailable", request.url.path)
