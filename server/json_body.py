@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-MAX_JSON_DEPTH = 64
+from socialcrm.plugins import MAX_NESTING, InvalidPayload, read_json
+
+MAX_JSON_DEPTH = MAX_NESTING
 """The deepest nesting of arrays and objects a request's JSON may have; GraphQL variables
 never need more, and Python's parser would otherwise recurse until it fails."""
 
@@ -17,29 +18,8 @@ class BadJSON(ValueError):
 def load_json(data: str | bytes) -> Any:
     """``data`` parsed, or ``BadJSON`` with a reason a client can act on."""
     try:
-        value = json.loads(data)
-    except RecursionError as exc:
-        raise BadJSON(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels") from exc
-    except ValueError as exc:
+        return read_json(data, max_depth=MAX_JSON_DEPTH)
+    except InvalidPayload as exc:
+        if exc.code == "TOO_DEEP":
+            raise BadJSON(exc.reason) from exc
         raise BadJSON("unable to parse the request body as JSON") from exc
-    if _depth(value) > MAX_JSON_DEPTH:
-        raise BadJSON(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
-    return value
-
-
-def _depth(value: Any) -> int:
-    """How deeply arrays and objects nest in ``value`` (walked without recursion)."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, level)
-        if level <= MAX_JSON_DEPTH:
-            stack.extend((child, level + 1) for child in children)
-    return deepest
