@@ -34,7 +34,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/scrm migrate
 	$(BIN)/scrm demo
-	$(BIN)/scrm serve --admin-token-for demo
+	SCRM_GRAPHIQL=true SCRM_INTROSPECTION=on SCRM_METRICS=on $(BIN)/scrm serve --admin-token-for demo
 
 # The suite needs PostgreSQL; start the local cluster when nothing answers.
 postgres:

@@ -1,7 +1,8 @@
 """The GraphQL schema: the root types assembled with their extensions and validation rules.
 
 ``schema`` is built with the default limits; ``build_schema(settings)`` gives the one for a
-server's settings (cached per limits, so each distinct configuration is built once).
+server's settings (cached per limits and introspection policy, so each distinct configuration
+is built once).
 ``export_sdl()`` prints the SDL that ``schema.graphql`` at the repository root must match.
 """
 
@@ -11,7 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
@@ -32,6 +33,7 @@ VALIDATION_CACHE_SIZE = 512
 DEFAULT_LIMITS = (
     Settings.model_fields["max_query_depth"].default,
     Settings.model_fields["max_aliases"].default,
+    Settings.model_fields["introspection"].default,
 )
 
 
@@ -51,15 +53,18 @@ class ApiSchema(strawberry.Schema):
 
 
 @lru_cache(maxsize=8)
-def _build(max_depth: int, max_aliases: int) -> ApiSchema:
+def _build(max_depth: int, max_aliases: int, introspection: str) -> ApiSchema:
     # Rules are built once, so the rule tuple is the same on every request and the
     # validation cache hits (limiter *extensions* would miss it on every request).
     rules: list[Any] = [max_depth_rule(max_depth), max_aliases_rule(max_aliases)]
+    if introspection == "off":
+        rules.append(NoSchemaIntrospectionCustomRule)
+    anonymous_introspection = introspection == "on"
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=PARSE_CACHE_SIZE),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
-        ApiGate,
+        lambda: ApiGate(anonymous_introspection=anonymous_introspection),
     ]
     built = ApiSchema(
         query=Query,
@@ -79,10 +84,10 @@ def _build(max_depth: int, max_aliases: int) -> ApiSchema:
 
 
 def build_schema(settings: Settings | None = None) -> ApiSchema:
-    """The schema enforcing ``settings``' depth and alias limits."""
+    """The schema enforcing ``settings``' depth and alias limits and introspection policy."""
     if settings is None:
         return _build(*DEFAULT_LIMITS)
-    return _build(settings.max_query_depth, settings.max_aliases)
+    return _build(settings.max_query_depth, settings.max_aliases, settings.introspection)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,8 +1,9 @@
 """Schema extensions: the viewer gate and the error policy of every operation.
 
-``ApiGate`` refuses operations without a viewer (UNAUTHENTICATED) or with too low a scope
-(FORBIDDEN), gives every error an ``extensions.code``, and replaces unexpected errors with a
-bare INTERNAL_SERVER_ERROR (logged with its traceback, never shown to the client).
+``ApiGate`` refuses operations without a viewer (UNAUTHENTICATED; an introspection-only query
+passes when the server allows anonymous introspection) or with too low a scope (FORBIDDEN),
+gives every error an ``extensions.code``, and replaces unexpected errors with a bare
+INTERNAL_SERVER_ERROR (logged with its traceback, never shown to the client).
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def _code(error: GraphQLError, code: ErrorCode) -> GraphQLError:
 class ApiGate(SchemaExtension):
     """Authentication, scopes and error codes for every operation."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, anonymous_introspection: bool = False) -> None:
+        self.anonymous_introspection = anonymous_introspection
         self._validation_errors: frozenset[int] = frozenset()
 
     def on_validate(self) -> Iterator[None]:
@@ -88,7 +90,11 @@ class ApiGate(SchemaExtension):
         if operation is None:
             return None  # graphql-core reports the missing operation itself
         if viewer is None:
-            if operation.operation is OperationType.QUERY and _introspection_only(operation):
+            if (
+                self.anonymous_introspection
+                and operation.operation is OperationType.QUERY
+                and _introspection_only(operation)
+            ):
                 return None
             # A wrong token and a missing one are told apart (``Context.auth_problem``).
             return GraphQLError(

@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None, plugins: PluginManager | None =
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/metrics", metrics),
+            *([Route("/metrics", metrics)] if settings.metrics == "on" else []),
             Route("/webhooks/{channel}/{account}", webhook_endpoint, methods=["GET", "POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,7 +48,14 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = 60.0
     """How often pull-based channels are polled; 0 turns polling off."""
     db_pool_size: int = 10
-    graphiql: bool = True
+    graphiql: bool = False
+    """Serve GraphiQL on a GET of ``/graphql`` from a browser; on in the demo (``make run``)."""
+    introspection: Literal["on", "token", "off"] = "token"
+    """Who may read the schema (``__schema``, ``__type``): anyone (``on``, the demo), only
+    requests with a valid token (``token``), or nobody (``off``)."""
+    metrics: Literal["on", "off"] = "off"
+    """Serve ``/metrics`` (Prometheus) on the API port; off, it answers 404. Turn it on only
+    where the port is not reachable from outside, or scrape it through a proxy that guards it."""
     text_analysis: bool = True
     """Analyze the text of every stored interaction (language, sentiment, complaint,
     keywords); off to measure its cost."""

@@ -75,7 +75,15 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """Server settings pointing at the test database."""
-    return Settings(database_url=database_url, public_url="http://testserver", _env_file=None)  # type: ignore[call-arg]
+    # The demo's openness (as ``make run``): tests of the production defaults build their own.
+    return Settings(  # type: ignore[call-arg]
+        database_url=database_url,
+        public_url="http://testserver",
+        graphiql=True,
+        introspection="on",
+        metrics="on",
+        _env_file=None,
+    )
 
 
 PARTNER_SOURCE = Path(__file__).parent / "partner" / "scrm_acme.py"
