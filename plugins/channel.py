@@ -94,10 +94,20 @@ class VerifiedPayload:
     The server stores ``body`` and ``meta`` durably before it processes the events, and
     ``parse`` must be able to rebuild the same events from them alone (that is how a
     stored payload is processed again after a crash). ``meta`` is JSON-serializable.
+
+    ``replay_key`` is for platforms whose signature does not cover the body (it signs a
+    timestamp and a nonce or token): the channel sets it to what was signed, and the server
+    remembers the key with a hash of the body for twice ``replay_window`` (a timestamp may be
+    off either way). A second request with the same key and another body is refused with
+    403; the same body again (a platform's retry) is answered as the first time.
     """
 
     body: bytes
     meta: dict[str, Any] = field(default_factory=dict)
+    replay_key: str | None = None
+    """What the signature covers (timestamp and nonce …), or None when it covers the body."""
+    replay_window: timedelta = timedelta(days=1)
+    """How far the signed timestamp may be from the clock (the channel's replay window)."""
 
 
 class ChannelState(Protocol):

@@ -51,6 +51,7 @@ from socialcrm.server.interactions import (
     stored_view,
 )
 from socialcrm.server.relations import apply_community, apply_relations
+from socialcrm.server.replay_keys import check_replay
 from socialcrm.server.scoring.announce import ScoreAnnouncement
 from socialcrm.server.scoring.live import on_interaction_stored
 from socialcrm.server.services import Services
@@ -87,13 +88,15 @@ async def receive_webhook(
     """Handle one POST from a platform and build the answer it expects.
 
     Raises the channel's ``VerificationFailed``/``InvalidPayload`` before anything is
-    stored; the caller turns them into 403/400.
+    stored, and ``VerificationFailed`` for a signed query reused with another body (see
+    ``replay_keys``); the caller turns them into 403/400.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + channel.reply_deadline
     context = account_context(services.sessions, account, services.settings.public_url)
     payload = await channel.verify(request, context)
     events = channel.parse(payload, context)
+    await check_replay(services, account, payload)
     # Bounded: past the deadline the platform stops listening, so answering then is moot;
     # a failure here is a 503 and the platform retries (nothing was acknowledged).
     raw, is_new = await asyncio.wait_for(

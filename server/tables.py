@@ -211,6 +211,24 @@ class RawEvent(SQLModel, table=True):
     processed_at: datetime | None = _ts(nullable=True)
 
 
+class WebhookReplayKey(SQLModel, table=True):
+    """A signed webhook query already used, kept for its channel's replay window.
+
+    For platforms whose signature does not cover the body: the same signed query with
+    another body is refused, across every worker.
+    """
+
+    __tablename__ = "webhook_replay_key"
+    __table_args__ = (UniqueConstraint("account_id", "key"),)
+
+    id: int | None = _id()
+    account_id: int = _fk("channel_account.id", index=False)
+    key: str = Field(max_length=64)
+    """SHA-256 of what the platform signed (timestamp and nonce or token)."""
+    body_sha256: str = Field(max_length=64)
+    expires_at: datetime = _ts(index=True)
+
+
 class Interaction(SQLModel, table=True):
     """Something a customer and the brand did or said, on a channel or recorded by hand."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from socialcrm.plugins import (
@@ -37,10 +37,10 @@ _ADDRESS = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[^@\s<>\"(),;:\\\[\]]+\.[^@\s<>\
 DEFAULTS: dict[str, Any] = {
     "smtp_security": "starttls",
     "smtp_timeout_seconds": 30,
-    # Replays inside the window are harmless (a message is stored once per Message-ID), and a
-    # provider retrying a failed delivery may resend the original signature for hours
-    # (Mailgun: 8), so the window is wide: it only shuts out stale captured requests.
-    "replay_window_seconds": 9 * 3600,
+    # A provider retrying a failed delivery may resend the original signature for as long as
+    # it documents retrying (Mailgun: about 8 hours), so the window is that long; within it a
+    # signed request reused with another message is refused by its replay key.
+    "replay_window_seconds": 8 * 3600,
     "default_subject": "",
 }
 
@@ -165,7 +165,15 @@ class EmailChannel(Channel):
         for name in ("recipient", "sender"):
             if fields is not None and name in fields:
                 meta[name] = fields[name].decode("utf-8", errors="replace")
-        return VerifiedPayload(body=raw, meta=meta)
+        payload = VerifiedPayload(
+            body=raw,
+            meta=meta,
+            # The HMAC covers the timestamp and token only, not the message.
+            replay_key=f"{timestamp}:{token}",
+        )
+        if window:
+            payload.replay_window = timedelta(seconds=window)
+        return payload
 
     def parse(self, payload: VerifiedPayload, account: AccountContext) -> list[InboundEvent]:
         """The message as one event (a DELIVERY event for bounces and receipts)."""

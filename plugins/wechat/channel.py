@@ -164,11 +164,8 @@ class WeChatChannel(Channel):
         if not encrypted or query.get("signature"):
             # In safe mode WeChat also sends the plain signature: check it when present.
             check_signature(query.get("signature"), token, timestamp, nonce)
-        config.check_timestamp(
-            timestamp,
-            settings.get("replay_window_seconds", config.DEFAULT_REPLAY_WINDOW),
-            self.clock,
-        )
+        window = settings.get("replay_window_seconds", config.DEFAULT_REPLAY_WINDOW)
+        config.check_timestamp(timestamp, window, self.clock)
         if encrypted:
             body = self._decrypt(request, account, timestamp, nonce)
         elif settings.get("mode") == "safe":
@@ -179,6 +176,11 @@ class WeChatChannel(Channel):
         payload = VerifiedPayload(
             body=body, meta={"encrypted": encrypted, "timestamp": timestamp, "nonce": nonce}
         )
+        if not encrypted:
+            # The plain signature covers the timestamp and nonce only, not the body.
+            payload.replay_key = f"{timestamp}:{nonce}"
+            if window:
+                payload.replay_window = timedelta(seconds=window)
         # Parse now, so that a payload that would fail later is refused before it is stored.
         self.parse(payload, account)
         return payload

@@ -188,14 +188,22 @@ class WeiboChannel(Channel):
                 raise VerificationFailed(
                     f"push for account {receiver}, not {brand_uid}", code="WRONG_RECEIVER"
                 )
-        return VerifiedPayload(
+        timestamp = request.query.get("timestamp")
+        nonce = request.query.get("nonce")
+        window = settings.get("replay_window_seconds") or 0
+        payload = VerifiedPayload(
             body=request.body,
             meta={
                 "received_at": datetime.now(UTC).isoformat(),
-                "timestamp": request.query.get("timestamp"),
-                "nonce": request.query.get("nonce"),
+                "timestamp": timestamp,
+                "nonce": nonce,
             },
+            # The signature covers the timestamp and nonce only, not the body.
+            replay_key=f"{timestamp}:{nonce}",
         )
+        if window:
+            payload.replay_window = timedelta(seconds=window)
+        return payload
 
     def parse(self, payload: VerifiedPayload, account: AccountContext) -> list[InboundEvent]:
         """One event per push (Weibo pushes one message at a time)."""

@@ -100,8 +100,9 @@ class Connected:
         self.mode = mode
         self.id = row_id
 
-    async def push(self, plaintext: bytes, *, nonce: str = "nonce1") -> httpx.Response:
-        """Deliver ``plaintext`` as WeChat would in this account's mode."""
+    async def push(self, plaintext: bytes, *, nonce: str | None = None) -> httpx.Response:
+        """Deliver ``plaintext`` as WeChat would in this account's mode (a fresh nonce)."""
+        nonce = nonce or uuid.uuid4().hex[:10]
         if self.mode == "plain":
             query, body = plain_query(TOKEN, now(), nonce), plaintext
         else:
