@@ -45,6 +45,21 @@ def public_settings(channel: Channel, settings: dict[str, Any]) -> dict[str, Any
     return {k: v for k, v in settings.items() if k not in channel.secret_settings}
 
 
+def slug_taken(channel: str, slug: str) -> AccountError:
+    """The one answer for a slug in use, whichever workspace holds it.
+
+    Slugs name the public webhook URLs, so they are shared by every workspace of the server;
+    the answer is the same for the caller's own account and another workspace's, and says
+    nothing about the holder.
+    """
+    return AccountError(
+        f"a {channel} webhook URL with slug {slug!r} already exists on this server "
+        "(slugs are shared by every workspace); choose another slug",
+        code="DUPLICATE",
+        field="slug",
+    )
+
+
 async def connect_account(
     session: AsyncSession,
     sessions: async_sessionmaker[AsyncSession],
@@ -90,9 +105,7 @@ async def connect_account(
         )
     )
     if existing is not None:
-        raise AccountError(
-            f"a {channel} account with slug {slug!r} already exists", code="DUPLICATE", field="slug"
-        )
+        raise slug_taken(channel, slug)
     account = ChannelAccount(
         workspace_id=workspace_id, channel=channel, slug=slug, name=name, settings=normalized
     )
@@ -101,9 +114,7 @@ async def connect_account(
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:
-        raise AccountError(
-            f"a {channel} account with slug {slug!r} already exists", code="DUPLICATE", field="slug"
-        ) from exc
+        raise slug_taken(channel, slug) from exc
     context = account_context(sessions, account, public_url)
     return ConnectedAccount(
         account=account,
