@@ -9,11 +9,15 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from socialcrm.plugins.channel import ChannelError, WebhookRequest, WebhookResponse
+from socialcrm.server import access_log
 from socialcrm.server.accounts import account_context, find_account
 from socialcrm.server.ingest import receive_webhook
 from socialcrm.server.services import Services
 
 log = logging.getLogger(__name__)
+
+# Every worker that serves webhooks keeps their signed query strings out of its access log.
+access_log.install()
 
 
 async def webhook_endpoint(request: Request) -> Response:
