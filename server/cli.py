@@ -193,11 +193,15 @@ def serve(
         public_url = _settings().public_url.rstrip("/")
         out = _out()
         out.print()
-        out.print(f"  GraphiQL:  {local_url(host, port)}/graphql")
+        graphql = f"{local_url(host, port)}/graphql"
+        if settings.graphiql:
+            out.print(f"  GraphiQL:  {graphql}")
+        else:
+            out.print(f"  GraphQL:   {graphql} (GraphiQL is off: SCRM_GRAPHIQL=true turns it on)")
         if token:
             out.print(f"  Admin token of workspace {admin_token_for!r} (older ones revoked):")
             out.print(f"    {token}")
-            out.print("  Paste it into GraphiQL's headers as:")
+            out.print("  Send it as the header:")
             out.print(f'    {{"Authorization": "Bearer {token}"}}')
         out.print(f"  Webhooks:  {public_url}/webhooks/<channel>/<account>")
         out.print(f"  Database:  {_safe_url(settings.database_url)}")

@@ -285,6 +285,21 @@ def test_serve_runs_the_app_factory_and_warns_without_a_broker(
     assert calls[0][1]["workers"] == 1
 
 
+def test_serve_names_graphiql_only_when_it_is_on(
+    scrm: Scrm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    monkeypatch.setenv("SCRM_GRAPHIQL", "false")
+    off = scrm("serve", "--port", "9003")
+    assert "GraphiQL is off: SCRM_GRAPHIQL=true turns it on" in off.stdout
+    assert "GraphiQL:" not in off.stdout
+    monkeypatch.setenv("SCRM_GRAPHIQL", "true")
+    on = scrm("serve", "--port", "9003")
+    assert "GraphiQL:  http://127.0.0.1:9003/graphql" in on.stdout
+
+
 @pytest.mark.slow
 def test_serve_answers_graphql_with_the_printed_token(migrated: Scrm, env: dict[str, str]) -> None:
     assert migrated("demo").exit_code == 0
