@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from helpers.serve import serve
+from helpers.webhooks import connect as connect_account
 from wechat.wechat_fakes import (
     AES_KEY,
     APP_ID,
     APP_SECRET,
     CORP_ID,
     CORP_SECRET,
+    ORIGINAL_ID,
     TOKEN,
     WECOM_AES_KEY,
     WECOM_TOKEN,
@@ -23,6 +26,7 @@ from wechat.wechat_fakes import (
 from socialcrm.plugins import AccountContext
 from socialcrm.plugins.wechat.channel import WeChatChannel
 from socialcrm.plugins.wechat.wecom import WeComChannel
+from socialcrm.server.tables import Workspace
 
 
 @pytest.fixture(scope="session")
@@ -78,3 +82,25 @@ def wecom_account(wecom: WeComChannel, fake_api: FakeWeChat) -> AccountContext:
         encoding_aes_key=WECOM_AES_KEY,
         api_base_url=fake_api.base_url,
     )
+
+
+@pytest.fixture
+def connect_official_account(services: Any, workspace: Workspace, fake_api: FakeWeChat) -> Any:
+    """``await connect_official_account(mode)``: connect an official account of the test
+    workspace in ``mode`` (plain, compatible or safe) against the fake API; its slug."""
+
+    async def make(mode: str) -> str:
+        settings = {
+            "app_id": APP_ID,
+            "app_secret": APP_SECRET,
+            "token": TOKEN,
+            "mode": mode,
+            "original_id": ORIGINAL_ID,
+            "api_base_url": fake_api.base_url,
+        }
+        if mode != "plain":
+            settings["encoding_aes_key"] = AES_KEY
+        assert workspace.id is not None
+        return await connect_account(services, workspace.id, "wechat", settings)
+
+    return make

@@ -7,24 +7,18 @@ import time
 from typing import Any
 
 import httpx
-import pytest
 from helpers.replay import stored_counts
-from helpers.webhooks import connect as connect_account
 from wechat.wechat_fakes import (
     AES_KEY,
     APP_ID,
-    APP_SECRET,
     OPENID,
     ORIGINAL_ID,
     TOKEN,
-    FakeWeChat,
     ReferenceCrypto,
     encrypted_push,
     plain_query,
     xml_message,
 )
-
-from socialcrm.server.tables import Workspace
 
 REF = ReferenceCrypto(TOKEN, AES_KEY, APP_ID)
 
@@ -40,31 +34,10 @@ def text_push(msg_id: str, content: str, sender: str = OPENID) -> bytes:
     )
 
 
-@pytest.fixture
-def connect(services: Any, workspace: Workspace, fake_api: FakeWeChat) -> Any:
-    """Connect an official account in ``mode``; returns its slug."""
-
-    async def make(mode: str) -> str:
-        settings = {
-            "app_id": APP_ID,
-            "app_secret": APP_SECRET,
-            "token": TOKEN,
-            "mode": mode,
-            "original_id": ORIGINAL_ID,
-            "api_base_url": fake_api.base_url,
-        }
-        if mode != "plain":
-            settings["encoding_aes_key"] = AES_KEY
-        assert workspace.id is not None
-        return await connect_account(services, workspace.id, "wechat", settings)
-
-    return make
-
-
 async def test_a_plain_query_with_another_body_is_refused(
-    client: httpx.AsyncClient, connect: Any, services: Any
+    client: httpx.AsyncClient, connect_official_account: Any, services: Any
 ) -> None:
-    slug = await connect("plain")
+    slug = await connect_official_account("plain")
     url = f"/webhooks/wechat/{slug}"
     query = plain_query(TOKEN, str(int(time.time())), nonce="replay1")
     original = text_push("7001", "你好")
@@ -84,10 +57,10 @@ async def test_a_plain_query_with_another_body_is_refused(
 
 
 async def test_safe_mode_keeps_no_replay_keys(
-    client: httpx.AsyncClient, connect: Any, services: Any
+    client: httpx.AsyncClient, connect_official_account: Any, services: Any
 ) -> None:
     # The msg_signature covers the ciphertext, so the body cannot be swapped.
-    slug = await connect("safe")
+    slug = await connect_official_account("safe")
     before = await stored_counts(services)
     query, body = encrypted_push(REF, text_push("7003", "加密"), str(int(time.time())))
     response = await client.post(f"/webhooks/wechat/{slug}", params=query, content=body)
