@@ -3,6 +3,7 @@ creating customers over GraphQL."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -101,3 +102,19 @@ async def create(graphql: Any, token: str, **fields: Any) -> dict[str, Any]:
     payload = answer["data"]["createCustomer"]
     assert payload["userErrors"] == [], payload
     return payload["customer"]  # type: ignore[no-any-return]
+
+
+async def first_message(bus: Any, topic: str) -> asyncio.Task[dict[str, Any]]:
+    """Subscribe to ``topic`` now; the returned task ends with the first message on it."""
+    ready = asyncio.Event()
+
+    async def listen() -> dict[str, Any]:
+        async with bus.subscribe(topic) as messages:
+            ready.set()
+            async for message in messages:
+                return dict(message)
+        raise AssertionError(f"the subscription to {topic} ended without a message")
+
+    task = asyncio.create_task(listen())
+    await ready.wait()
+    return task

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mutation_helpers import Observer, create
+from mutation_helpers import Observer, create, first_message
 
 from socialcrm.server.bus import interactions_topic
 from socialcrm.server.tables import Workspace
@@ -37,18 +37,7 @@ async def test_record_interaction(
     )["data"]["createCommunity"]["community"]
     when = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     assert workspace.id is not None
-    received: list[dict[str, Any]] = []
-
-    async def listen(ready: asyncio.Event) -> None:
-        async with services.bus.subscribe(interactions_topic(workspace.id)) as messages:
-            ready.set()
-            async for message in messages:
-                received.append(message)
-                return
-
-    ready = asyncio.Event()
-    listener = asyncio.create_task(listen(ready))
-    await ready.wait()
+    listener = await first_message(services.bus, interactions_topic(workspace.id))
     answer = await graphql(
         RECORD,
         {
@@ -74,8 +63,7 @@ async def test_record_interaction(
     assert interaction["data"] == {"store": "Sanlitun"}
     assert interaction["community"] == {"id": community["id"]}
     assert datetime.fromisoformat(interaction["customer"]["lastSeenAt"]) == when
-    await asyncio.wait_for(listener, 5)
-    assert received[0]["kind"] == "visit"
+    assert (await asyncio.wait_for(listener, 5))["kind"] == "visit"
     assert [s.kind for s in observer.interactions] == ["visit"]
 
     # The brand calling out does not make the customer "seen".

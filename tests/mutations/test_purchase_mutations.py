@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mutation_helpers import Observer, create
+from mutation_helpers import Observer, create, first_message
 
 from socialcrm.server.bus import interactions_topic
 from socialcrm.server.tables import Workspace
@@ -30,18 +30,7 @@ async def test_record_purchase(
     lin = await create(graphql, write_token, displayName="Lin")
     when = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     assert workspace.id is not None
-    received: list[dict[str, Any]] = []
-
-    async def listen(ready: asyncio.Event) -> None:
-        async with services.bus.subscribe(interactions_topic(workspace.id)) as messages:
-            ready.set()
-            async for message in messages:
-                received.append(message)
-                return
-
-    ready = asyncio.Event()
-    listener = asyncio.create_task(listen(ready))
-    await ready.wait()
+    listener = await first_message(services.bus, interactions_topic(workspace.id))
     answer = await graphql(
         PURCHASE,
         {
@@ -69,8 +58,7 @@ async def test_record_purchase(
     assert (interaction["amount"], interaction["currency"]) == (199.5, "CNY")
     assert datetime.fromisoformat(interaction["occurredAt"]) == when
     assert interaction["customer"] == {"id": lin["id"]}
-    await asyncio.wait_for(listener, 5)
-    assert received[0]["kind"] == "purchase"
+    assert (await asyncio.wait_for(listener, 5))["kind"] == "purchase"
     assert [(s.kind, s.data["amount"]) for s in observer.interactions] == [("purchase", 199.5)]
 
 
